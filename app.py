@@ -1,0 +1,26 @@
+"""Launch the FER studio: ``python app.py`` (see README for settings)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from fer_demo.config import Settings
+from fer_demo.studio import Studio
+from fer_demo.ui import build_demo
+
+
+def main() -> None:
+    settings = Settings.from_env()
+    parser = argparse.ArgumentParser(description="Facial expression recognition studio")
+    parser.add_argument("--host", default=settings.host, help="address to listen on (FER_DEMO_HOST)")
+    parser.add_argument("--port", type=int, default=settings.port, help="port (FER_DEMO_PORT)")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    demo = build_demo(Studio(settings))
+    demo.launch(server_name=args.host, server_port=args.port,
+                max_file_size=f"{settings.max_upload_mb}mb", footer_links=["api", "settings"])
+
+
+if __name__ == "__main__":
+    main()

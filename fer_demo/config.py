@@ -1,0 +1,54 @@
+"""Settings read once from the environment, so a Space or a user can tune the app without code."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as error:
+        raise ValueError(f"{name} must be a whole number, got {raw!r}") from error
+
+
+def default_weights_dir() -> Path:
+    """Where weights are looked for and downloaded to: ``FER_DEMO_WEIGHTS_DIR`` or a user cache."""
+    configured = os.environ.get("FER_DEMO_WEIGHTS_DIR", "").strip()
+    if configured:
+        return Path(configured).expanduser()
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    return cache / "fer-demo" / "weights"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob of the app. Environment variable names are given per field."""
+
+    host: str = "127.0.0.1"  # FER_DEMO_HOST (use 0.0.0.0 in a container)
+    port: int = 7860  # FER_DEMO_PORT
+    default_model: str = "mini_xception"  # FER_DEMO_MODEL
+    weights_dir: Path = Path("weights")  # FER_DEMO_WEIGHTS_DIR
+    detect_max_side: int = 640  # FER_DEMO_DETECT_MAX_SIDE: faces are found on a copy this size
+    min_face_size: int = 20  # FER_DEMO_MIN_FACE: in pixels of that downscaled copy
+    max_image_pixels: int = 50_000_000  # FER_DEMO_MAX_IMAGE_PIXELS: decompression-bomb guard
+    max_upload_mb: int = 200  # FER_DEMO_MAX_UPLOAD_MB
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        base = cls()
+        return cls(
+            host=os.environ.get("FER_DEMO_HOST", base.host),
+            port=_env_int("FER_DEMO_PORT", base.port),
+            default_model=os.environ.get("FER_DEMO_MODEL", base.default_model),
+            weights_dir=default_weights_dir(),
+            detect_max_side=_env_int("FER_DEMO_DETECT_MAX_SIDE", base.detect_max_side),
+            min_face_size=_env_int("FER_DEMO_MIN_FACE", base.min_face_size),
+            max_image_pixels=_env_int("FER_DEMO_MAX_IMAGE_PIXELS", base.max_image_pixels),
+            max_upload_mb=_env_int("FER_DEMO_MAX_UPLOAD_MB", base.max_upload_mb),
+        )

@@ -1,0 +1,17 @@
+"""Errors whose message is written for the person using the app.
+
+The UI and the CLI show ``str(error)`` as it is, so messages say what went
+wrong and what to do, never how the code failed.
+"""
+
+
+class UserFacingError(Exception):
+    """Base class: the message is fit to show to a user."""
+
+
+class InputError(UserFacingError):
+    """The uploaded file or frame cannot be analysed (wrong type, corrupt, too big...)."""
+
+
+class ModelUnavailableError(UserFacingError):
+    """A model's weights are missing or invalid; the message names the fix."""

@@ -1,0 +1,51 @@
+"""A loaded network with its spec: face crops in, probabilities (and V/A) out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from fer_demo.models.preprocess import prepare_batch
+from fer_demo.models.specs import ModelSpec
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """Outputs for N faces.
+
+    Attributes:
+        probabilities: (N, K) float32 in the model's own label order, rows sum to 1.
+        valence: (N,) float32 clipped to [-1, 1], or None when the model has none.
+        arousal: (N,) float32 clipped to [-1, 1], or None.
+    """
+
+    probabilities: np.ndarray
+    valence: np.ndarray | None = None
+    arousal: np.ndarray | None = None
+
+
+class EmotionModel:
+    """Wraps a network whose forward returns raw outputs: K logits, then valence, arousal."""
+
+    def __init__(self, spec: ModelSpec, network: nn.Module) -> None:
+        self.spec = spec
+        self.network = network.eval()
+
+    def predict(self, crops: Sequence[np.ndarray]) -> Predictions:
+        """Classify RGB uint8 face crops (any size) in one batch."""
+        batch = prepare_batch(crops, self.spec.preprocessing)
+        k = len(self.spec.labels)
+        if len(batch) == 0:
+            va = np.zeros(0, np.float32) if self.spec.has_valence_arousal else None
+            return Predictions(np.zeros((0, k), np.float32), va, va)
+        with torch.inference_mode():
+            outputs = self.network(batch).float()
+        probabilities = torch.softmax(outputs[:, :k], dim=1).numpy()
+        if not self.spec.has_valence_arousal:
+            return Predictions(probabilities)
+        va = outputs[:, k : k + 2].clamp(-1, 1).numpy()
+        return Predictions(probabilities, va[:, 0].copy(), va[:, 1].copy())

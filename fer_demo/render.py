@@ -1,0 +1,58 @@
+"""Draw results on frames: boxes, face numbers, top label, valence/arousal.
+
+Knows nothing of models: it takes an RGB image and :class:`FaceResult` s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from fer_demo.pipeline import FaceResult
+
+# Okabe-Ito colours: distinguishable with colour-blindness, readable on photos.
+PALETTE = ((230, 159, 0), (86, 180, 233), (0, 158, 115), (240, 228, 66),
+           (0, 114, 178), (213, 94, 0), (204, 121, 167))
+
+
+def face_colour(index: int) -> tuple[int, int, int]:
+    """A stable colour per face number or track id."""
+    return PALETTE[index % len(PALETTE)]
+
+
+@lru_cache(maxsize=16)
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    return ImageFont.load_default(size=size)
+
+
+def face_caption(face: FaceResult) -> str:
+    """The text drawn above a face, e.g. "#1 Happiness 97%  V +0.41 A +0.12"."""
+    caption = f"#{face.face} {face.top_label} {face.top_probability:.0%}"
+    if face.valence is not None and face.arousal is not None:
+        caption += f"  V {face.valence:+.2f} A {face.arousal:+.2f}"
+    return caption
+
+
+def annotate(image: np.ndarray, faces: Sequence[FaceResult]) -> np.ndarray:
+    """Return a copy of an RGB uint8 image with every face's box and caption drawn."""
+    canvas = Image.fromarray(image)
+    draw = ImageDraw.Draw(canvas)
+    height, width = image.shape[:2]
+    line = max(2, round(max(width, height) / 400))
+    font = _font(max(12, round(max(width, height) / 50)))
+    for face in faces:
+        colour = face_colour(face.face - 1)
+        x1, y1, x2, y2 = face.box
+        draw.rectangle((x1, y1, x2, y2), outline=colour, width=line)
+        text = face_caption(face)
+        left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+        text_w, text_h = right - left, bottom - top
+        pad = max(2, text_h // 4)
+        tx = min(max(0.0, x1), max(0.0, width - text_w - 2 * pad))
+        ty = y1 - text_h - 2 * pad if y1 - text_h - 2 * pad >= 0 else y2  # below the box at the top edge
+        draw.rectangle((tx, ty, tx + text_w + 2 * pad, ty + text_h + 2 * pad), fill=colour)
+        draw.text((tx + pad - left, ty + pad - top), text, fill=(0, 0, 0), font=font)
+    return np.asarray(canvas)
