@@ -18,8 +18,12 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     demo = build_demo(Studio(settings))
-    demo.launch(server_name=args.host, server_port=args.port,
-                max_file_size=f"{settings.max_upload_mb}mb", footer_links=["api", "settings"])
+    demo.launch(
+        server_name=args.host,
+        server_port=args.port,
+        max_file_size=f"{settings.max_upload_mb}mb",
+        footer_links=["api", "settings"],
+    )
 
 
 if __name__ == "__main__":

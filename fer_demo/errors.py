@@ -15,3 +15,10 @@ class InputError(UserFacingError):
 
 class ModelUnavailableError(UserFacingError):
     """A model's weights are missing or invalid; the message names the fix."""
+
+
+class UnknownModelError(UserFacingError, KeyError):
+    """No model is registered under that name (a KeyError too, for dict-like callers)."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])

@@ -18,7 +18,7 @@ def face_columns(model_name: str) -> list[str]:
     columns += canonical_order(spec.labels)
     if spec.has_valence_arousal:
         columns += ["valence", "arousal"]
-    return columns + ["model"]
+    return [*columns, "model"]
 
 
 def face_rows(analysis: ImageAnalysis) -> list[dict]:
@@ -27,9 +27,19 @@ def face_rows(analysis: ImageAnalysis) -> list[dict]:
     rows = []
     for face in analysis.faces:
         x1, y1, x2, y2 = face.box
-        row = {"face": face.face, "x1": x1, "y1": y1, "x2": x2, "y2": y2, "score": face.score,
-               "top_label": face.top_label, "top_probability": face.top_probability,
-               "valence": face.valence, "arousal": face.arousal, "model": analysis.model}
+        row = {
+            "face": face.face,
+            "x1": x1,
+            "y1": y1,
+            "x2": x2,
+            "y2": y2,
+            "score": face.score,
+            "top_label": face.top_label,
+            "top_probability": face.top_probability,
+            "valence": face.valence,
+            "arousal": face.arousal,
+            "model": analysis.model,
+        }
         row.update({k: v for k, v in face.probabilities.items() if k in CANONICAL_LABELS})
         rows.append({column: row[column] for column in columns})
     return rows

@@ -35,9 +35,7 @@ class FaceDetections:
 
     @classmethod
     def empty(cls) -> FaceDetections:
-        return cls(
-            np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros((0, 5, 2), np.float32)
-        )
+        return cls(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros((0, 5, 2), np.float32))
 
     def __len__(self) -> int:
         return len(self.boxes)
@@ -134,14 +132,14 @@ def crop(image: np.ndarray, box: np.ndarray, pad: bool = True) -> np.ndarray:
     clipped to the image.
     """
     height, width = image.shape[:2]
-    x1, y1, x2, y2 = (int(round(v)) for v in box)
+    x1, y1, x2, y2 = (round(float(v)) for v in box)
     x2, y2 = max(x2, x1 + 1), max(y2, y1 + 1)
     cx1, cy1, cx2, cy2 = max(x1, 0), max(y1, 0), min(x2, width), min(y2, height)
     if cx2 <= cx1 or cy2 <= cy1:  # box entirely outside: nothing to see
-        return np.zeros((y2 - y1, x2 - x1) + image.shape[2:], image.dtype)
+        return np.zeros((y2 - y1, x2 - x1, *image.shape[2:]), image.dtype)
     inside = image[cy1:cy2, cx1:cx2]
     if not pad:
         return inside
-    out = np.zeros((y2 - y1, x2 - x1) + image.shape[2:], image.dtype)
+    out = np.zeros((y2 - y1, x2 - x1, *image.shape[2:]), image.dtype)
     out[cy1 - y1 : cy2 - y1, cx1 - x1 : cx2 - x1] = inside
     return out

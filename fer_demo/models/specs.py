@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from fer_demo.errors import UnknownModelError
+
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
 ColorMode = Literal["rgb", "bgr", "gray"]
@@ -118,4 +120,5 @@ def get_spec(name: str) -> ModelSpec:
     try:
         return MODEL_SPECS[name]
     except KeyError:
-        raise KeyError(f"unknown model {name!r}; known models: {', '.join(MODEL_SPECS)}") from None
+        known = ", ".join(MODEL_SPECS)
+        raise UnknownModelError(f"unknown model {name!r}; known models: {known}") from None

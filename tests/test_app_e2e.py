@@ -1,0 +1,117 @@
+"""The running app through its API, as a developer with gradio_client would use it."""
+
+from __future__ import annotations
+
+import csv
+import socket
+from pathlib import Path
+
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+from PIL import Image
+
+from fer_demo.config import Settings
+from fer_demo.studio import Studio
+from fer_demo.ui import build_demo
+
+from .conftest import EXAMPLES
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    settings = Settings(weights_dir=tmp_path_factory.mktemp("weights"), max_image_pixels=20_000_000)
+    demo = build_demo(Studio(settings))
+    _, url, _ = demo.launch(
+        server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True
+    )
+    yield Client(url, verbose=False, download_files=str(tmp_path_factory.mktemp("downloads")))
+    demo.close()
+
+
+def test_every_event_has_a_stable_api_name(client):
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert {"/analyze", "/analyze_image", "/model_info"} <= set(endpoints)
+
+
+def test_astronaut_is_one_happy_face(client):
+    astronaut = handle_file(str(EXAMPLES / "astronaut.jpg"))
+    result = client.predict(astronaut, "mini_xception", api_name="/analyze")
+    assert result["model"] == "mini_xception" and (result["width"], result["height"]) == (512, 512)
+    assert len(result["faces"]) == 1
+    face = result["faces"][0]
+    assert face["top_label"] == "Happiness" and face["top_probability"] > 0.9
+    assert set(face) >= {"box", "score", "probabilities", "valence", "arousal"}
+    assert face["valence"] is None  # this model has no valence/arousal
+
+
+def test_two_faces_in_the_ui_endpoint_with_csv(client):
+    image, status, _plot, table, csv_path, json_path = client.predict(
+        handle_file(str(EXAMPLES / "two-faces.jpg")), "mini_xception", api_name="/analyze_image"
+    )
+    assert "2 faces" in status
+    assert Image.open(image).size == (1024, 512)
+    assert len(table["data"]) == 2
+    rows = list(csv.DictReader(Path(csv_path).read_text().splitlines()))
+    assert [row["face"] for row in rows] == ["1", "2"]
+    assert rows[0]["top_label"] == "Happiness"
+    assert Path(json_path).read_text().count('"top_label"') == 2
+
+
+def make_bad_inputs(folder: Path) -> dict[str, Path]:
+    files = {
+        "text.png": b"not an image at all, just words\n" * 10,
+        "empty.jpg": b"",
+    }
+    paths = {}
+    for name, content in files.items():
+        paths[name] = folder / name
+        paths[name].write_bytes(content)
+    truncated = folder / "truncated.jpg"
+    Image.open(EXAMPLES / "astronaut.jpg").save(truncated, quality=90)
+    truncated.write_bytes(truncated.read_bytes()[:5000])
+    paths["truncated.jpg"] = truncated
+    paths["huge.png"] = folder / "huge.png"
+    Image.new("L", (6000, 6000)).save(paths["huge.png"])  # 36 MP over the test's 20 MP limit
+    paths["tiny.png"] = folder / "tiny.png"
+    Image.new("RGB", (12, 12), "white").save(paths["tiny.png"])
+    return paths
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("text.png", "not an image we can read"),
+        ("empty.jpg", "empty"),
+        ("truncated.jpg", "truncated or corrupt"),
+        ("huge.png", "too large"),
+        ("tiny.png", "too small"),
+    ],
+)
+@pytest.mark.parametrize("endpoint", ["/analyze", "/analyze_image"])
+def test_bad_input_gets_a_message_and_the_server_keeps_serving(client, tmp_path, name, message, endpoint):
+    path = make_bad_inputs(tmp_path)[name]
+    with pytest.raises(AppError, match=message):
+        client.predict(handle_file(str(path)), "mini_xception", api_name=endpoint)
+    after = client.predict(handle_file(str(EXAMPLES / "astronaut.jpg")), "mini_xception", api_name="/analyze")
+    assert after["faces"][0]["top_label"] == "Happiness"
+
+
+def test_no_face_is_a_result_not_an_error(client, tmp_path):
+    path = tmp_path / "sky.png"
+    Image.linear_gradient("L").convert("RGB").resize((400, 300)).save(path)
+    result = client.predict(handle_file(str(path)), "mini_xception", api_name="/analyze")
+    assert result["faces"] == []
+    _image, status, *_ = client.predict(handle_file(str(path)), "mini_xception", api_name="/analyze_image")
+    assert "No faces found" in status
+
+
+def test_unknown_model_is_a_message(client):
+    with pytest.raises(AppError, match="unknown model 'nope'"):
+        client.predict(handle_file(str(EXAMPLES / "astronaut.jpg")), "nope", api_name="/analyze")

@@ -1,0 +1,74 @@
+"""Golden values: crops become exactly the tensors each model's authors fed their network."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fer_demo.models.preprocess import prepare, prepare_batch, resize, to_gray
+from fer_demo.models.specs import MODEL_SPECS, Preprocessing
+
+
+def solid(rgb, size=(7, 5)) -> np.ndarray:
+    return np.broadcast_to(np.array(rgb, np.uint8), (*size, 3)).copy()
+
+
+def test_gray_uses_itu601_luma_rounded_like_opencv():
+    # 0.299*200 + 0.587*100 + 0.114*50 = 124.2 -> 124
+    assert to_gray(solid((200, 100, 50)))[0, 0, 0] == 124
+
+
+def test_mini_xception_input_is_gray_scaled_to_minus_one_one():
+    spec = MODEL_SPECS["mini_xception"].preprocessing
+    out = prepare(solid((200, 100, 50)), spec)
+    assert out.shape == (1, 64, 64) and out.dtype == np.float32
+    np.testing.assert_allclose(out, (124 / 255 - 0.5) / 0.5, atol=1e-6)
+
+
+def test_linear_resize_matches_opencv_half_pixel_centres():
+    row = np.array([[[0], [100]]], np.uint8)  # 1x2 -> 2x4; cv2.INTER_LINEAR gives 0 25 75 100
+    out = resize(row, 4, "linear")[0, :, 0]
+    np.testing.assert_allclose(out, [0, 25, 75, 100])
+
+
+def test_pil_nearest_samples_pixel_centres():
+    row = np.arange(8, dtype=np.uint8).reshape(2, 4, 1) * 10  # [[0,10,20,30],[40,50,60,70]]
+    out = resize(row, 2, "pil_nearest")[..., 0]
+    np.testing.assert_array_equal(out, [[10, 30], [50, 70]])
+
+
+def test_bgr_mean_subtraction_without_scaling():
+    # EMO-AffectNet style: flip to BGR, subtract per-channel means, stay on 0..255.
+    spec = Preprocessing(
+        size=4,
+        color="bgr",
+        resize="pil_nearest",
+        scale=1.0,
+        mean=(91.4953, 103.8827, 131.0912),
+        std=(1.0, 1.0, 1.0),
+    )
+    out = prepare(solid((200, 100, 50)), spec)
+    np.testing.assert_allclose(out[:, 0, 0], [50 - 91.4953, 100 - 103.8827, 200 - 131.0912], rtol=1e-6)
+
+
+def test_rgb_imagenet_normalisation():
+    spec = Preprocessing(
+        size=3,
+        color="rgb",
+        resize="pil_bilinear",
+        scale=1 / 255,
+        mean=(0.485, 0.456, 0.406),
+        std=(0.229, 0.224, 0.225),
+    )
+    out = prepare(solid((255, 0, 128)), spec)
+    expected = [(1 - 0.485) / 0.229, (0 - 0.456) / 0.224, (128 / 255 - 0.406) / 0.225]
+    np.testing.assert_allclose(out[:, 1, 1], expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", sorted(MODEL_SPECS))
+def test_every_model_prepares_an_empty_and_a_mixed_batch(name):
+    spec = MODEL_SPECS[name].preprocessing
+    channels = 1 if spec.color == "gray" else 3
+    assert tuple(prepare_batch([], spec).shape) == (0, channels, spec.size, spec.size)
+    batch = prepare_batch([solid((9, 9, 9), (30, 20)), solid((1, 2, 3), (300, 310))], spec)
+    assert tuple(batch.shape) == (2, channels, spec.size, spec.size)
