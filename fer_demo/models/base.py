@@ -37,7 +37,10 @@ class EmotionModel:
 
     def predict(self, crops: Sequence[np.ndarray]) -> Predictions:
         """Classify RGB uint8 face crops (any size) in one batch."""
-        batch = prepare_batch(crops, self.spec.preprocessing)
+        return self.predict_batch(prepare_batch(crops, self.spec.preprocessing))
+
+    def predict_batch(self, batch: torch.Tensor) -> Predictions:
+        """Classify an already prepared (N, C, size, size) input batch."""
         k = len(self.spec.labels)
         if len(batch) == 0:
             va = np.zeros(0, np.float32) if self.spec.has_valence_arousal else None
