@@ -33,23 +33,26 @@ classified by the model you choose. Faces are processed in memory and nothing is
 """
 
 
-class ImageFileInput(gr.Image):
-    """``gr.Image`` that hands the handler the uploaded file's path unopened.
+def pass_file_path(image: gr.Image) -> gr.Image:
+    """Make an image input hand the handler the uploaded file's path unopened.
 
     Gradio's own preprocessing opens the file with PIL and fails on bad files
-    with a generic error; we decode in :func:`fer_demo.images.load_image`,
-    which explains every failure. ``is_template`` keeps the image widget.
+    with a generic error; :func:`fer_demo.images.load_image` decodes instead
+    and explains every failure. (Patching the instance, not subclassing:
+    Gradio writes a ``.pyi`` stub beside any module defining a component.)
     """
+    gradio_preprocess = image.preprocess
 
-    is_template = True
-
-    def preprocess(self, payload: Any) -> str | None:
+    def preprocess(payload: Any) -> str | None:
         if payload is not None and payload.path and not (payload.url or "").startswith("data:"):
             return str(payload.path)
         try:
-            return super().preprocess(payload)
-        except Exception as error:  # a pasted or streamed image Gradio could not decode
+            return gradio_preprocess(payload)
+        except Exception as error:  # a pasted image Gradio could not decode
             raise gr.Error("This image could not be decoded. Please try another file.") from error
+
+    image.preprocess = preprocess
+    return image
 
 
 def user_errors(fn: Callable) -> Callable:
@@ -89,11 +92,10 @@ def build_image_tab(studio: Studio) -> None:
     with gr.Tab("Image", id="image"):
         with gr.Row():
             with gr.Column(scale=1):
-                image_in = ImageFileInput(
-                    label="Photo",
-                    type="filepath",
-                    sources=["upload", "clipboard", "webcam"],
-                    height=420,
+                image_in = pass_file_path(
+                    gr.Image(
+                        label="Photo", type="filepath", sources=["upload", "clipboard", "webcam"], height=420
+                    )
                 )
                 model = gr.Dropdown(
                     studio.model_choices(),
