@@ -78,7 +78,11 @@ def face_results(
 
 def analyze_image(image: np.ndarray, model: EmotionModel, detector: FaceDetector) -> ImageAnalysis:
     """Find every face in an RGB uint8 (H, W, 3) image and classify all of them in one batch."""
-    detections = detector.detect(image)
+    return classify_faces(image, detector.detect(image), model)
+
+
+def classify_faces(image: np.ndarray, detections: FaceDetections, model: EmotionModel) -> ImageAnalysis:
+    """Classify already detected faces, so several models can share one detection."""
     predictions = model.predict(face_crops(image, detections, model))
     return ImageAnalysis(
         model=model.spec.name,

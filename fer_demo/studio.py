@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fer_demo.compare import compare_models
 from fer_demo.config import Settings
 from fer_demo.faces import FaceDetector
 from fer_demo.images import load_image
-from fer_demo.models.specs import MODEL_SPECS, get_spec
-from fer_demo.models.weights import Availability, availability
+from fer_demo.models.specs import MODEL_SPECS
+from fer_demo.models.weights import Availability, Progress
 from fer_demo.models.zoo import ModelZoo
 from fer_demo.pipeline import ImageAnalysis, analyze_image
 
@@ -26,23 +27,40 @@ class Studio:
         self.detector = FaceDetector(settings.detect_max_side, settings.min_face_size)
 
     def availability(self, name: str) -> Availability:
-        return availability(get_spec(name), self.settings.weights_dir)
+        return self.zoo.availability(name)
 
     def model_choices(self) -> list[tuple[str, str]]:
-        """(label, name) for a dropdown: every registered model, unavailable ones marked."""
+        """(label, name) for a dropdown: every registered model, its weight status in the label."""
         choices = []
         for name, spec in MODEL_SPECS.items():
+            status = self.availability(name)
             label = spec.display_name
-            if not self.availability(name).available:
-                label += " (unavailable: weights missing)"
+            if not status.available:
+                label += " (unavailable)"
+            elif status.needs_download:
+                label += " (downloads on first use)"
             choices.append((label, name))
         return choices
 
-    def analyze_file(self, path: str | Path, model_name: str) -> tuple:
+    def ready_models(self) -> list[str]:
+        """Models whose weights are on disk: usable now, without a download."""
+        return [name for name in MODEL_SPECS if self._ready(name)]
+
+    def _ready(self, name: str) -> bool:
+        status = self.availability(name)
+        return status.available and not status.needs_download
+
+    def analyze_file(self, path: str | Path, model_name: str, progress: Progress | None = None) -> tuple:
         """Load an image file and analyse it; returns (RGB image, ImageAnalysis)."""
         image = load_image(path, self.settings.max_image_pixels)
-        model = self.zoo.get(model_name)
+        model = self.zoo.get(model_name, progress)
         return image, self.analyze(image, model_name, model)
+
+    def compare_file(self, path: str | Path) -> tuple:
+        """Every ready model on the same faces; returns (RGB image, [ImageAnalysis])."""
+        image = load_image(path, self.settings.max_image_pixels)
+        models = [self.zoo.get(name) for name in self.ready_models()]
+        return image, compare_models(image, models, self.detector)
 
     def analyze(self, image, model_name: str, model=None) -> ImageAnalysis:
         """Analyse an RGB uint8 array with the named model."""

@@ -115,3 +115,20 @@ def test_no_face_is_a_result_not_an_error(client, tmp_path):
 def test_unknown_model_is_a_message(client):
     with pytest.raises(AppError, match="unknown model 'nope'"):
         client.predict(handle_file(str(EXAMPLES / "astronaut.jpg")), "nope", api_name="/analyze")
+
+
+def test_models_endpoint_lists_every_model_with_its_status(client):
+    models = client.predict(api_name="/models")
+    assert models["mini_xception"]["available"] and not models["mini_xception"]["needs_download"]
+    assert models["emonet_5"]["labels"][4] == "Anger"
+    assert models["enet_b0_8_va_mtl"]["valence_arousal"] is True
+    assert len(models) == 10
+
+
+def test_compare_runs_every_ready_model_on_the_same_faces(client):
+    _image, status, _plot, table, _csv, _json = client.predict(
+        handle_file(str(EXAMPLES / "two-faces.jpg")), api_name="/compare_models"
+    )
+    assert "Compared **1 model** (mini_xception) on 2 faces" in status
+    assert "Face #1: 1/1 agree on **Happiness**" in status
+    assert len(table["data"]) == 2

@@ -7,8 +7,6 @@ import torch
 from torch import nn
 
 from fer_demo.errors import ModelUnavailableError
-from fer_demo.models import specs
-from fer_demo.models.specs import MINI_XCEPTION, WeightFile
 from fer_demo.models.zoo import ModelZoo, load_strict
 
 
@@ -27,24 +25,25 @@ def test_strict_load_names_the_first_mismatches():
     assert "0.weight (5, 4) != (3, 4)" in message
 
 
-def test_missing_weights_say_which_file_where_and_how(tmp_path, monkeypatch):
-    absent = specs.ModelSpec(
-        **{
-            **MINI_XCEPTION.__dict__,
-            "name": "absent",
-            "display_name": "Absent model",
-            "weights": (WeightFile("absent.safetensors", sha256="0" * 64),),
-        }
-    )
-    monkeypatch.setitem(specs.MODEL_SPECS, "absent", absent)
+def test_offline_missing_weights_say_which_file_where_and_how(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     zoo = ModelZoo(tmp_path)
+    status = zoo.availability("emonet_8")
+    assert not status.available and "emonet_8.pth" in status.reason and "offline" in status.reason
     with pytest.raises(ModelUnavailableError) as info:
-        zoo.get("absent")
+        zoo.get("emonet_8")
     message = str(info.value)
-    assert "Absent model is unavailable" in message
-    assert "absent.safetensors" in message and str(tmp_path) in message
-    assert "FER_DEMO_WEIGHTS_DIR" in message
-    assert not zoo.is_loaded("absent")
+    assert "EmoNet 8-class (valence/arousal) is unavailable" in message
+    assert str(tmp_path) in message and "FER_DEMO_WEIGHTS_DIR" in message
+    assert "python -m fer_demo weights download" in message
+    assert not zoo.is_loaded("emonet_8")
+
+
+def test_online_missing_weights_are_downloadable_not_ready(tmp_path, monkeypatch):
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("FER_DEMO_OFFLINE", raising=False)
+    status = ModelZoo(tmp_path).availability("enet_b0_8_best_afew")
+    assert status.available and status.needs_download
 
 
 def test_models_load_once_and_lazily(tmp_path):

@@ -23,7 +23,7 @@ def to_gray(rgb: np.ndarray) -> np.ndarray:
 def resize(pixels: np.ndarray, size: int, method: str) -> np.ndarray:
     """Resize an (H, W, C) uint8 array to (size, size, C) float32 with a model's method."""
     if method == "linear":  # OpenCV INTER_LINEAR: half-pixel centres, no antialiasing
-        tensor = torch.from_numpy(pixels).permute(2, 0, 1)[None].float()
+        tensor = torch.from_numpy(np.array(pixels)).permute(2, 0, 1)[None].float()  # a writable copy
         out = F.interpolate(tensor, size=(size, size), mode="bilinear", align_corners=False)
         return out[0].permute(1, 2, 0).numpy()
     resample = {"pil_bilinear": Image.BILINEAR, "pil_nearest": Image.NEAREST}[method]

@@ -76,18 +76,51 @@ class ModelSpec:
     has_valence_arousal: bool
     preprocessing: Preprocessing
     crop: CropPolicy
-    weights: tuple[WeightFile, ...]
+    weights: tuple[WeightFile]  # one file per model
     license: str
     citation: str
     paper_url: str
     reported_accuracy: str
+    temporal_models: tuple[str, ...] = ()  # names in TEMPORAL_SPECS usable on its features
+    notes: str = ""  # pitfalls a researcher should know (label order, crops...)
 
     @property
     def num_outputs(self) -> int:
         return len(self.labels) + (2 if self.has_valence_arousal else 0)
 
 
+@dataclass(frozen=True)
+class TemporalSpec:
+    """A sequence model over one face track's per-frame features (EMO-AffectNet LSTMs)."""
+
+    name: str
+    display_name: str
+    corpus: str  # the corpus it was tested on (leave-one-corpus-out)
+    window: int  # features per prediction
+    weights: WeightFile
+    reported: str
+
+
 FER2013_LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+EMONET_8_LABELS = ("Neutral", "Happy", "Sad", "Surprise", "Fear", "Disgust", "Anger", "Contempt")
+# Index 4 is Anger: emonet's dataset code keeps AffectNet classes 0, 1, 2, 3, 6 for
+# 5 classes (its README and demos say Fear, reusing the 8-class names).
+EMONET_5_LABELS = ("Neutral", "Happy", "Sad", "Surprise", "Anger")
+EMO_AFFECTNET_LABELS = ("Neutral", "Happiness", "Sadness", "Surprise", "Fear", "Disgust", "Anger")
+HSEMOTION_7_LABELS = ("Anger", "Disgust", "Fear", "Happiness", "Neutral", "Sadness", "Surprise")
+HSEMOTION_8_LABELS = ("Anger", "Contempt", "Disgust", "Fear", "Happiness", "Neutral", "Sadness", "Surprise")
+
+EMONET_URL = "https://github.com/face-analysis/emonet/raw/49eef301513686d6cfd8304682d3ba7216baf398/pretrained"
+EMOTIEFF_URL = (
+    "https://github.com/sb-ai-lab/EmotiEffLib/raw/f1df0e8548c666d268826e50b7de107fd5553e9d"
+    "/models/affectnet_emotions"
+)
+HSE_OLD_URL = (
+    "https://github.com/HSE-asavchenko/face-emotion-recognition/raw/d0ac879dee1735d00d07d6b5aa630fe4556058a1"
+    "/models/affectnet_emotions"
+)
+EMO_AFFECTNET_REPO = "ElenaRyumina/face_emotion_recognition"
+EMO_AFFECTNET_STATIC_FILE = "FER_static_ResNet50_AffectNet.pt"
 
 MINI_XCEPTION = ModelSpec(
     name="mini_xception",
@@ -112,7 +145,219 @@ MINI_XCEPTION = ModelSpec(
     reported_accuracy="66% on the FER2013 test set (paper)",
 )
 
-MODEL_SPECS: dict[str, ModelSpec] = {spec.name: spec for spec in (MINI_XCEPTION,)}
+EMONET_CITATION = (
+    "Toisoul, Kossaifi, Bulat, Tzimiropoulos, Pantic. Estimation of continuous valence and arousal "
+    "levels from faces in naturalistic conditions. Nature Machine Intelligence 3, 42-50 (2021)."
+)
+
+
+def _emonet(classes: int, labels: tuple[str, ...], sha1: str, reported: str) -> ModelSpec:
+    return ModelSpec(
+        name=f"emonet_{classes}",
+        display_name=f"EmoNet {classes}-class (valence/arousal)",
+        family="EmoNet",
+        architecture="emonet",
+        labels=labels,
+        has_valence_arousal=True,
+        # demo.py: RGB, cv2.resize to 256x256 (INTER_LINEAR), /255, no mean/std.
+        preprocessing=Preprocessing(
+            size=256, color="rgb", resize="linear", scale=1 / 255, mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0)
+        ),
+        # test.py crops (w+h)/1.1 around the 68-landmark box, about 1.8x it; an MTCNN box
+        # is about 1.2x that box, so a 25% margin per side gives the same framing.
+        crop=CropPolicy(square=True, margin=0.25, pad=True),
+        weights=(
+            WeightFile(f"emonet_{classes}.pth", url=f"{EMONET_URL}/emonet_{classes}.pth", git_sha1=sha1),
+        ),
+        license="CC BY-NC-ND 4.0 (non-commercial use only)",
+        citation=EMONET_CITATION,
+        paper_url="https://www.nature.com/articles/s42256-020-00280-0",
+        reported_accuracy=reported,
+        notes=(
+            "Index 4 of the 5-class model is **Anger**: the training code keeps AffectNet classes "
+            "0, 1, 2, 3, 6 (the README and demos say Fear). Valence and arousal are raw outputs, "
+            "clipped to [-1, 1] for display. The official loaders use strict=False; we load strictly."
+        ),
+    )
+
+
+EMONET_8 = _emonet(
+    8,
+    EMONET_8_LABELS,
+    "6833bfdcf8fc761deb7630256a750cf1f7c850c1",
+    "AffectNet test: accuracy 0.75, valence CCC 0.82, arousal CCC 0.75 (authors' README)",
+)
+EMONET_5 = _emonet(
+    5,
+    EMONET_5_LABELS,
+    "61358cb3ea0fe410c01ee4ffff5ed1b49713af98",
+    "AffectNet test: accuracy 0.82, valence CCC 0.90, arousal CCC 0.80 (authors' README)",
+)
+
+LSTM_CORPORA = ("Aff-Wild2", "CREMA-D", "IEMOCAP", "RAMAS", "RAVDESS", "SAVEE")
+LSTM_UAR = {
+    "Aff-Wild2": 51.6,
+    "CREMA-D": 60.6,
+    "IEMOCAP": 25.1,
+    "RAMAS": 44.3,
+    "RAVDESS": 65.8,
+    "SAVEE": 76.1,
+}
+
+
+def lstm_filename(corpus: str) -> str:
+    """Published file name of the LSTM tested on ``corpus`` (upstream spells it "dinamic")."""
+    if corpus not in LSTM_CORPORA:
+        raise ValueError(f"unknown EMO-AffectNet corpus {corpus!r}; expected one of {LSTM_CORPORA}")
+    return f"FER_dinamic_LSTM_{corpus}.pt"
+
+
+EMO_AFFECTNET_LSTMS = tuple(
+    TemporalSpec(
+        name=f"lstm_{corpus.lower().replace('-', '_')}",
+        display_name=f"LSTM tested on {corpus}",
+        corpus=corpus,
+        window=10,
+        weights=WeightFile(lstm_filename(corpus), hub_repo=EMO_AFFECTNET_REPO),
+        reported=f"UAR {LSTM_UAR[corpus]} on {corpus} (held out in training)",
+    )
+    for corpus in LSTM_CORPORA
+)
+
+EMO_AFFECTNET = ModelSpec(
+    name="emo_affectnet_resnet50",
+    display_name="EMO-AffectNet ResNet50 (+ LSTM for video)",
+    family="EMO-AffectNet",
+    architecture="emo_affectnet",
+    labels=EMO_AFFECTNET_LABELS,
+    has_valence_arousal=False,
+    # pth_processing: PIL NEAREST to 224, BGR, minus VGGFace2 means (B, G, R), no scaling.
+    preprocessing=Preprocessing(
+        size=224,
+        color="bgr",
+        resize="pil_nearest",
+        scale=1.0,
+        mean=(91.4953, 103.8827, 131.0912),
+        std=(1.0, 1.0, 1.0),
+    ),
+    # Upstream crops the tight FaceMesh extent with no margin: the MTCNN box, squared.
+    crop=CropPolicy(square=True, margin=0.0, pad=True),
+    weights=(WeightFile(EMO_AFFECTNET_STATIC_FILE, hub_repo=EMO_AFFECTNET_REPO),),
+    license="for scientific use (authors' statement)",
+    citation=(
+        "Ryumina, Dresvyanskiy, Karpov. In search of a robust facial expressions recognition model: "
+        "A large-scale visual cross-corpus study. Neurocomputing 514, 435-450 (2022)."
+    ),
+    paper_url="https://doi.org/10.1016/j.neucom.2022.10.013",
+    reported_accuracy="66.4% AffectNet validation accuracy, 7 classes (paper)",
+    temporal_models=tuple(lstm.name for lstm in EMO_AFFECTNET_LSTMS),
+    notes=(
+        "keras_vggface ResNet50 layout (TF-SAME stem, stride on the 1x1 conv, BN eps 1e-3): "
+        "torchvision's ResNet50 does not load it. The video LSTMs take ReLU(fc1) features, as the "
+        "authors' code does (one public port feeds the pre-ReLU value). The LSTM named after a corpus "
+        "was tested on that corpus and trained on the others."
+    ),
+)
+
+HSEMOTION_CITATION = (
+    "Savchenko, Savchenko, Makarov. Classifying emotions and engagement in online learning based on a "
+    "single facial expression recognition neural network. IEEE Transactions on Affective Computing (2022)."
+)
+
+
+def _hsemotion(
+    name: str,
+    display: str,
+    labels: tuple[str, ...],
+    sha1: str,
+    reported: str,
+    va: bool = False,
+    base_url: str = EMOTIEFF_URL,
+) -> ModelSpec:
+    b2 = "_b2_" in name
+    return ModelSpec(
+        name=name,
+        display_name=display,
+        family="HSEmotion",
+        architecture="tf_efficientnet_b2" if b2 else "tf_efficientnet_b0",
+        labels=labels,
+        has_valence_arousal=va,
+        # torchvision Resize((s, s)) on a PIL crop, ToTensor, ImageNet mean/std.
+        preprocessing=Preprocessing(
+            size=260 if b2 else 224,
+            color="rgb",
+            resize="pil_bilinear",
+            scale=1 / 255,
+            mean=(0.485, 0.456, 0.406),
+            std=(0.229, 0.224, 0.225),
+        ),
+        # The authors' demos crop the detector box as it is, clipped to the image.
+        crop=CropPolicy(square=False, margin=0.0, pad=False),
+        weights=(WeightFile(f"{name}.pt", url=f"{base_url}/{name}.pt", git_sha1=sha1),),
+        license="Apache-2.0",
+        citation=HSEMOTION_CITATION,
+        paper_url="https://doi.org/10.1109/TAFFC.2022.3188390",
+        reported_accuracy=reported,
+        notes=(
+            "Labels are in alphabetical order (Anger, Contempt, Disgust, ...), unlike the other families; "
+            "the app maps them to the common order. The published file is a whole pickled timm model: "
+            "it is read with a restricted unpickler that runs no code, and cached as safetensors."
+            + (" The last two outputs are valence and arousal." if va else "")
+        ),
+    )
+
+
+HSEMOTION = (
+    _hsemotion(
+        "enet_b0_7",
+        "HSEmotion EfficientNet-B0, 7 classes",
+        HSEMOTION_7_LABELS,
+        "02ab99b1db28ffe8468e2aee326c309d194a54b6",
+        "65.74% AffectNet, 7 classes",
+        base_url=HSE_OLD_URL,
+    ),
+    _hsemotion(
+        "enet_b2_7",
+        "HSEmotion EfficientNet-B2, 7 classes",
+        HSEMOTION_7_LABELS,
+        "5a8ccbb17913461296003be726a22b6fc40d602b",
+        "66.34% AffectNet, 7 classes (aligned faces)",
+    ),
+    _hsemotion(
+        "enet_b0_8_best_afew",
+        "HSEmotion EfficientNet-B0, 8 classes (best on AFEW)",
+        HSEMOTION_8_LABELS,
+        "9540c8beff661f1c2fca16de63b530cce24bb17d",
+        "AffectNet, 8 classes",
+    ),
+    _hsemotion(
+        "enet_b0_8_best_vgaf",
+        "HSEmotion EfficientNet-B0, 8 classes (best on VGAF)",
+        HSEMOTION_8_LABELS,
+        "7219cfb037209b253ea8b81cf969e60a00e9181c",
+        "AffectNet, 8 classes",
+    ),
+    _hsemotion(
+        "enet_b2_8",
+        "HSEmotion EfficientNet-B2, 8 classes",
+        HSEMOTION_8_LABELS,
+        "eed81e6368877e89f8a99cfabadae7c3ddc3a949",
+        "63.03% AffectNet, 8 classes",
+    ),
+    _hsemotion(
+        "enet_b0_8_va_mtl",
+        "HSEmotion EfficientNet-B0, 8 classes + valence/arousal",
+        HSEMOTION_8_LABELS,
+        "b7223bd1ab092a1b5a42bc04a5f4fbfe4d9f8b9b",
+        "61.93% AffectNet, 8 classes (64.94% on 7)",
+        va=True,
+    ),
+)
+
+MODEL_SPECS: dict[str, ModelSpec] = {
+    spec.name: spec for spec in (MINI_XCEPTION, EMONET_8, EMONET_5, EMO_AFFECTNET, *HSEMOTION)
+}
+TEMPORAL_SPECS: dict[str, TemporalSpec] = {spec.name: spec for spec in EMO_AFFECTNET_LSTMS}
 
 
 def get_spec(name: str) -> ModelSpec:

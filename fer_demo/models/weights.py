@@ -1,39 +1,238 @@
-"""Where each model's weight files are, and whether they are there.
+"""Find, download and verify model weight files.
 
-Resolution order: files shipped inside the package, then the local weights
-folder (``FER_DEMO_WEIGHTS_DIR``) under each file's published name.
+Resolution order for a file:
+1. shipped inside the package (``embedded``);
+2. the local weights folder (``FER_DEMO_WEIGHTS_DIR``) under its published name;
+3. the Hugging Face Hub cache, for Hub-hosted files (``HF_HUB_OFFLINE`` honoured);
+4. a download: Hub files through ``huggingface_hub``; pinned GitHub URLs
+   streamed to ``<file>.part`` (resumed and retried), checked against the
+   git blob SHA-1 published for that commit, and only then renamed into the
+   folder, so an interrupted or corrupt download never looks cached.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from fer_demo.models.specs import ASSETS, ModelSpec, WeightFile
+import httpx
+
+from fer_demo.errors import ModelUnavailableError
+from fer_demo.models.specs import ASSETS, WeightFile
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int | None], None]  # (bytes done, bytes total or None)
+CHUNK = 1 << 20
+
+
+class WeightsError(ModelUnavailableError):
+    """A weight file could not be found, downloaded or verified."""
 
 
 @dataclass(frozen=True)
 class Availability:
-    """Whether a model can run now; if not, why and how to fix it, in words for users."""
+    """Whether a model can run, in words for users.
+
+    ``available`` with ``needs_download`` means the first use downloads the
+    missing files; without ``available``, ``reason`` and ``fix`` say why not.
+    """
 
     available: bool
     reason: str = ""
     fix: str = ""
+    needs_download: bool = False
 
 
-def local_path(weight: WeightFile, weights_dir: Path) -> Path:
-    """Where a weight file lives when present: the package assets or the weights folder."""
-    return ASSETS / weight.filename if weight.embedded else Path(weights_dir) / weight.filename
+def git_blob_sha1(path: Path) -> str:
+    """The hash git gives a file's content: SHA-1 of ``b"blob <size>\\0" + content``."""
+    digest = hashlib.sha1(f"blob {path.stat().st_size}\0".encode())
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
-def availability(spec: ModelSpec, weights_dir: Path) -> Availability:
-    """Check that every weight file of ``spec`` is on disk, without loading anything."""
-    missing = [w for w in spec.weights if not local_path(w, weights_dir).is_file()]
-    if not missing:
-        return Availability(True)
-    names = ", ".join(w.filename for w in missing)
-    return Availability(
-        False,
-        reason=f"weights not found: {names} is not in {weights_dir}",
-        fix=f"put {names} into {weights_dir} (set FER_DEMO_WEIGHTS_DIR to use another folder)",
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def hash_matches(weight: WeightFile, path: Path) -> bool | None:
+    """True/False when ``weight`` publishes a hash, None when it does not."""
+    if weight.git_sha1:
+        return git_blob_sha1(path) == weight.git_sha1
+    if weight.sha256:
+        return sha256_file(path) == weight.sha256
+    return None
+
+
+def downloads_disabled() -> bool:
+    """Offline mode: ``FER_DEMO_OFFLINE`` or ``HF_HUB_OFFLINE`` set to a true value."""
+    return any(
+        os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+        for name in ("FER_DEMO_OFFLINE", "HF_HUB_OFFLINE")
     )
+
+
+def download(
+    url: str,
+    dest: Path,
+    weight: WeightFile,
+    progress: Progress | None = None,
+    timeout: float = 30.0,
+    retries: int = 3,
+) -> Path:
+    """Stream ``url`` to ``dest`` through ``dest.part``, verify its hash, then rename it.
+
+    A partial ``.part`` from an earlier attempt is resumed with an HTTP Range
+    request. Network errors and 5xx answers are retried with backoff; 4xx
+    answers are not. A hash mismatch deletes the ``.part`` and raises.
+    """
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".part")
+    error: Exception | None = None
+    for attempt in range(retries):
+        try:
+            _stream(url, part, progress, timeout)
+            break
+        except httpx.HTTPStatusError as failure:
+            if failure.response.status_code < 500:
+                raise WeightsError(
+                    f"downloading {dest.name} from {url} failed: HTTP {failure.response.status_code}"
+                ) from failure
+            error = failure
+        except httpx.TransportError as failure:
+            error = failure
+        log.warning("download of %s failed (attempt %d/%d): %s", url, attempt + 1, retries, error)
+        time.sleep(min(2**attempt, 8) * 0.5)
+    else:
+        raise WeightsError(f"could not download {dest.name} from {url} after {retries} attempts: {error}")
+    expected = weight.git_sha1 or weight.sha256
+    actual = git_blob_sha1(part) if weight.git_sha1 else sha256_file(part) if weight.sha256 else None
+    if expected and actual != expected:
+        part.unlink(missing_ok=True)
+        kind = "git blob SHA-1" if weight.git_sha1 else "SHA-256"
+        raise WeightsError(
+            f"{dest.name} downloaded from {url} failed its hash check: expected {kind} {expected}, "
+            f"got {actual}. The download was deleted; nothing was loaded."
+        )
+    os.replace(part, dest)
+    return dest
+
+
+def _stream(url: str, part: Path, progress: Progress | None, timeout: float) -> None:
+    done = part.stat().st_size if part.exists() else 0
+    headers = {"Accept-Encoding": "identity"}  # byte offsets must be the file's, for Range
+    if done:
+        headers["Range"] = f"bytes={done}-"
+    with httpx.stream("GET", url, headers=headers, timeout=timeout, follow_redirects=True) as response:
+        if response.status_code == 416:  # the .part is already complete
+            return
+        response.raise_for_status()
+        if done and response.status_code != 206:  # the server ignored Range: start again
+            done = 0
+        length = response.headers.get("Content-Length")
+        total = done + int(length) if length else None
+        with part.open("ab" if done else "wb") as handle:
+            for chunk in response.iter_bytes():  # as received, so a cut keeps every byte
+                handle.write(chunk)
+                done += len(chunk)
+                if progress:
+                    progress(done, total)
+
+
+class WeightStore:
+    """Weight files of one folder: where they are, and fetching the missing ones."""
+
+    def __init__(self, folder: Path, timeout: float = 30.0, retries: int = 3) -> None:
+        self.folder = Path(folder)
+        self.timeout = timeout
+        self.retries = retries
+        self._failures: dict[str, str] = {}  # filename -> why its download failed
+        self._lock = threading.Lock()
+
+    def locate(self, weight: WeightFile) -> Path | None:
+        """The file on disk, following the resolution order; None when missing."""
+        if weight.embedded:
+            path = ASSETS / weight.filename
+            return path if path.is_file() else None
+        local = self.folder / weight.filename
+        if local.is_file():
+            return local
+        if weight.hub_repo:
+            from huggingface_hub import try_to_load_from_cache
+
+            cached = try_to_load_from_cache(weight.hub_repo, weight.filename)
+            if isinstance(cached, str) and Path(cached).is_file():
+                return Path(cached)
+        return None
+
+    def availability(self, files: Iterable[WeightFile]) -> Availability:
+        """Check every file without loading or downloading anything."""
+        missing = [w for w in files if self.locate(w) is None]
+        if not missing:
+            return Availability(True)
+        names = ", ".join(w.filename for w in missing)
+        fix = (
+            f"put {names} into {self.folder} (or set FER_DEMO_WEIGHTS_DIR), "
+            f"or run `python -m fer_demo weights download` on a machine with internet"
+        )
+        not_downloadable = [w.filename for w in missing if not (w.url or w.hub_repo)]
+        if not_downloadable:
+            return Availability(False, f"{', '.join(not_downloadable)} is not in {self.folder}", fix)
+        failures = [self._failures[w.filename] for w in missing if w.filename in self._failures]
+        if failures:
+            return Availability(False, failures[0], fix)
+        if downloads_disabled():
+            return Availability(
+                False, f"{names} is not in {self.folder} and downloads are off (offline mode)", fix
+            )
+        return Availability(True, f"{names} will be downloaded on first use", fix, needs_download=True)
+
+    def fetch(self, weight: WeightFile, progress: Progress | None = None) -> Path:
+        """The file's path, downloading it if needed; raises WeightsError with the fix."""
+        path = self.locate(weight)
+        if path is not None:
+            return path
+        with self._lock:  # one download per file, however many users ask at once
+            path = self.locate(weight)
+            if path is not None:
+                return path
+            try:
+                return self._download(weight, progress)
+            except WeightsError as error:
+                self._failures[weight.filename] = str(error)
+                raise
+
+    def _download(self, weight: WeightFile, progress: Progress | None) -> Path:
+        if downloads_disabled():
+            raise WeightsError(
+                f"{weight.filename} is not in {self.folder} and downloads are off (offline mode)"
+            )
+        if weight.url:
+            log.info("downloading %s", weight.url)
+            return download(
+                weight.url, self.folder / weight.filename, weight, progress, self.timeout, self.retries
+            )
+        if weight.hub_repo:
+            from huggingface_hub import hf_hub_download
+
+            log.info("downloading %s from the Hugging Face Hub repo %s", weight.filename, weight.hub_repo)
+            try:
+                return Path(hf_hub_download(weight.hub_repo, weight.filename))
+            except Exception as error:  # huggingface_hub raises many types for "no network"
+                raise WeightsError(
+                    f"could not download {weight.filename} from the Hugging Face Hub repo "
+                    f"{weight.hub_repo}: {error}"
+                ) from error
+        raise WeightsError(f"{weight.filename} is not in {self.folder} and has no download source")

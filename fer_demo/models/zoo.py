@@ -1,6 +1,9 @@
 """Build and cache models by name: the only place that turns a spec into a network.
 
 Models load lazily on first use and stay cached, so app start-up loads none.
+Every checkpoint is read without executing code from it (safetensors, or
+torch's ``weights_only`` unpickler) and loaded strictly: a missing,
+unexpected or wrongly shaped tensor is an error naming the first mismatches.
 """
 
 from __future__ import annotations
@@ -11,72 +14,125 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file
+from safetensors.torch import load_file, save_file
 from torch import nn
 
 from fer_demo.errors import ModelUnavailableError
 from fer_demo.models.base import EmotionModel
+from fer_demo.models.checkpoints import load_strict, read_state_dict
+from fer_demo.models.emo_affectnet import EmotionLSTM, ResNet50Affect
+from fer_demo.models.emonet import EmoNet, strip_module_prefix
+from fer_demo.models.hsemotion import build_hsemotion, normalise_classifier_keys, read_pickled_model_state
 from fer_demo.models.mini_xception import MiniXception
-from fer_demo.models.specs import ModelSpec, get_spec
-from fer_demo.models.weights import availability, local_path
+from fer_demo.models.specs import TEMPORAL_SPECS, ModelSpec, get_spec
+from fer_demo.models.weights import Availability, Progress, WeightStore
 
 log = logging.getLogger(__name__)
 
-
-def load_strict(network: nn.Module, state: dict[str, torch.Tensor], source: str) -> nn.Module:
-    """Load a state dict requiring every key and shape to match; name the first mismatches."""
-    expected = network.state_dict()
-    missing = [k for k in expected if k not in state]
-    unexpected = [k for k in state if k not in expected]
-    wrong = [
-        f"{k} {tuple(state[k].shape)} != {tuple(v.shape)}"
-        for k, v in expected.items()
-        if k in state and tuple(state[k].shape) != tuple(v.shape)
-    ]
-    if missing or unexpected or wrong:
-        problems = []
-        for title, items in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong)):
-            if items:
-                more = f" (+{len(items) - 3} more)" if len(items) > 3 else ""
-                problems.append(f"{len(items)} {title}: {', '.join(items[:3])}{more}")
-        raise ModelUnavailableError(f"{source} does not fit the architecture: " + "; ".join(problems))
-    network.load_state_dict(state, strict=True)
-    return network
+StateReader = Callable[[Path, Path], dict[str, torch.Tensor]]
 
 
-def _build_mini_xception(spec: ModelSpec, paths: list[Path]) -> nn.Module:
-    return load_strict(MiniXception(len(spec.labels)), load_file(str(paths[0])), paths[0].name)
+def cached_pickle_state(source: Path, cache: Path) -> dict[str, torch.Tensor]:
+    """The state dict of a whole-model pickle, converted once to safetensors.
+
+    The restricted unpickling is slow-ish and never needs doing twice; the
+    cache is keyed by the source's size and modification time.
+    """
+    stat = source.stat()
+    stamp = f"{stat.st_size}:{stat.st_mtime_ns}"
+    converted = cache / f"{source.stem}.safetensors"
+    if converted.is_file():
+        from safetensors import safe_open
+
+        with safe_open(str(converted), "pt") as handle:
+            if (handle.metadata() or {}).get("source_stamp") == stamp:
+                return load_file(str(converted))
+    try:
+        state = normalise_classifier_keys(read_pickled_model_state(source))
+    except ValueError as error:
+        raise ModelUnavailableError(f"{source.name} was refused: {error}") from error
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        tensors = {k: v.contiguous() for k, v in state.items()}
+        save_file(tensors, str(converted), metadata={"source": source.name, "source_stamp": stamp})
+    except OSError as error:  # a read-only weights folder only costs speed
+        log.warning("could not cache %s as safetensors: %s", source.name, error)
+    return state
 
 
-BUILDERS: dict[str, Callable[[ModelSpec, list[Path]], nn.Module]] = {
-    "mini_xception": _build_mini_xception,
+ARCHITECTURES: dict[str, Callable[[ModelSpec], nn.Module]] = {
+    "mini_xception": lambda spec: MiniXception(len(spec.labels)),
+    "emonet": lambda spec: EmoNet(len(spec.labels)),
+    "emo_affectnet": lambda spec: ResNet50Affect(),
+    "tf_efficientnet_b0": lambda spec: build_hsemotion("tf_efficientnet_b0", spec.num_outputs),
+    "tf_efficientnet_b2": lambda spec: build_hsemotion("tf_efficientnet_b2", spec.num_outputs),
 }
+
+# How each family's published container becomes a state dict (path, safetensors cache folder).
+STATE_READERS: dict[str, StateReader] = {
+    "mini_xception": lambda path, cache: load_file(str(path)),
+    "emonet": lambda path, cache: strip_module_prefix(read_state_dict(path)),
+    "emo_affectnet": lambda path, cache: read_state_dict(path),
+    "tf_efficientnet_b0": cached_pickle_state,
+    "tf_efficientnet_b2": cached_pickle_state,
+}
+
+
+def build_model(spec: ModelSpec, path: Path, cache: Path) -> EmotionModel:
+    """The network of ``spec`` with the weights of ``path``, loaded strictly."""
+    state = STATE_READERS[spec.architecture](path, cache)
+    return EmotionModel(spec, load_strict(ARCHITECTURES[spec.architecture](spec), state, path.name))
 
 
 class ModelZoo:
     """Thread-safe lazy cache of loaded models for one weights folder."""
 
     def __init__(self, weights_dir: Path) -> None:
-        self.weights_dir = Path(weights_dir)
+        self.store = WeightStore(weights_dir)
         self._models: dict[str, EmotionModel] = {}
+        self._temporal: dict[str, nn.Module] = {}
         self._lock = threading.Lock()
 
-    def get(self, name: str) -> EmotionModel:
-        """The loaded model ``name``; raises ModelUnavailableError with the fix if it cannot be."""
-        with self._lock:  # one load at a time: two users asking at once share the result
-            if name not in self._models:
-                self._models[name] = self._load(get_spec(name))
-            return self._models[name]
+    @property
+    def cache_dir(self) -> Path:
+        return self.store.folder / "safetensors-cache"
+
+    def availability(self, name: str) -> Availability:
+        return self.store.availability(get_spec(name).weights)
 
     def is_loaded(self, name: str) -> bool:
         return name in self._models
 
-    def _load(self, spec: ModelSpec) -> EmotionModel:
-        status = availability(spec, self.weights_dir)
+    def get(self, name: str, progress: Progress | None = None) -> EmotionModel:
+        """The loaded model ``name``, downloading its weights first if needed.
+
+        Raises:
+            ModelUnavailableError: weights missing, refused or not fitting, with the fix.
+        """
+        spec = get_spec(name)
+        with self._lock:  # two users asking at once share one load
+            if name not in self._models:
+                self._models[name] = self._load(spec, progress)
+            return self._models[name]
+
+    def _load(self, spec: ModelSpec, progress: Progress | None) -> EmotionModel:
+        status = self.availability(spec.name)
         if not status.available:
             raise ModelUnavailableError(
                 f"{spec.display_name} is unavailable: {status.reason}. To use it, {status.fix}."
             )
-        paths = [local_path(w, self.weights_dir) for w in spec.weights]
-        log.info("loading %s from %s", spec.name, ", ".join(map(str, paths)))
-        return EmotionModel(spec, BUILDERS[spec.architecture](spec, paths))
+        try:
+            path = self.store.fetch(spec.weights[0], progress)
+        except ModelUnavailableError as error:
+            raise ModelUnavailableError(f"{spec.display_name} is unavailable: {error}") from error
+        log.info("loading %s from %s", spec.name, path)
+        return build_model(spec, path, self.cache_dir)
+
+    def get_temporal(self, name: str, progress: Progress | None = None) -> nn.Module:
+        """An EMO-AffectNet LSTM by name (see ``TEMPORAL_SPECS``), loaded once."""
+        spec = TEMPORAL_SPECS[name]
+        with self._lock:
+            if name not in self._temporal:
+                path = self.store.fetch(spec.weights, progress)
+                self._temporal[name] = load_strict(EmotionLSTM(), read_state_dict(path), path.name)
+            return self._temporal[name]

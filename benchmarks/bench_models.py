@@ -1,0 +1,58 @@
+"""Milliseconds per face for every registered model at batch 1 and batch 8.
+
+    python benchmarks/bench_models.py [--runs 5] [--models NAME ...]
+
+Real weights cannot be downloaded everywhere, and speed does not depend on
+weight values, so each network is built with random initialisation (the
+embedded model uses its real weights). Time covers preprocessing of face
+crops and the forward pass; median of ``--runs`` after one warm-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from fer_demo.models.base import EmotionModel
+from fer_demo.models.specs import MODEL_SPECS
+from fer_demo.models.zoo import ARCHITECTURES
+
+
+def per_face_ms(model: EmotionModel, batch: int, runs: int) -> float:
+    rng = np.random.default_rng(0)
+    crops = [rng.integers(0, 255, (180, 150, 3), dtype=np.uint8) for _ in range(batch)]
+    model.predict(crops)  # warm-up
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        model.predict(crops)
+        times.append((time.perf_counter() - started) * 1000 / batch)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--models", nargs="*", default=list(MODEL_SPECS))
+    args = parser.parse_args()
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, PyTorch backend")
+    print(f"{'model':<24} {'input':>7} {'params M':>9} {'batch 1 ms/face':>16} {'batch 8 ms/face':>16}")
+    for name in args.models:
+        spec = MODEL_SPECS[name]
+        network = ARCHITECTURES[spec.architecture](spec).eval()
+        model = EmotionModel(spec, network)
+        params = sum(p.numel() for p in network.parameters()) / 1e6
+        size = spec.preprocessing.size
+        one, eight = per_face_ms(model, 1, args.runs), per_face_ms(model, 8, args.runs)
+        print(f"{name:<24} {size:>4}px {params:>9.2f} {one:>16.1f} {eight:>16.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""Model cards: what a researcher needs to know about each model, as Markdown."""
+
+from __future__ import annotations
+
+from fer_demo.labels import canonical_label
+from fer_demo.models.specs import TEMPORAL_SPECS, ModelSpec
+from fer_demo.models.weights import Availability
+
+
+def weights_status(availability: Availability) -> str:
+    if availability.available and not availability.needs_download:
+        return "ready"
+    if availability.available:
+        return f"downloads on first use ({availability.reason})"
+    return f"**unavailable**: {availability.reason}. To use it, {availability.fix}."
+
+
+def model_card(spec: ModelSpec, availability: Availability) -> str:
+    """A Markdown card: paper, outputs, labels, input, accuracy, license, weights."""
+    outputs = f"{len(spec.labels)} expression probabilities"
+    if spec.has_valence_arousal:
+        outputs += " + valence and arousal in [-1, 1]"
+    labels = ", ".join(
+        f"{i}: {label}" + (f" ({canonical_label(label)})" if canonical_label(label) != label else "")
+        for i, label in enumerate(spec.labels)
+    )
+    pre = spec.preprocessing
+    crop = spec.crop
+    lines = [
+        f"### {spec.display_name}",
+        f"`{spec.name}` · family {spec.family} · [paper]({spec.paper_url})",
+        "",
+        f"- **Citation**: {spec.citation}",
+        f"- **Outputs**: {outputs}",
+        f"- **Labels in output order**: {labels}",
+        f"- **Input**: {pre.size}x{pre.size} {pre.color.upper()}, resize `{pre.resize}`, "
+        f"x*{pre.scale:.4g}, mean {pre.mean}, std {pre.std}",
+        f"- **Crop**: {'square' if crop.square else 'detector box'}, margin {crop.margin:.0%} per side, "
+        f"{'black padding' if crop.pad else 'clipped'} at the border",
+        f"- **Reported accuracy**: {spec.reported_accuracy}",
+        f"- **License**: {spec.license}",
+        f"- **Weights**: {weights_status(availability)}",
+    ]
+    for weight in spec.weights:
+        digest = f"git blob SHA-1 `{weight.git_sha1}`" if weight.git_sha1 else "hash not pinned upstream"
+        hub = f"Hugging Face Hub `{weight.hub_repo}`" if weight.hub_repo else "in the package"
+        source = weight.url or hub
+        lines.append(f"  - `{weight.filename}` from {source}; {digest}")
+    if spec.temporal_models:
+        lines.append(
+            "- **Temporal models (video)**: "
+            + "; ".join(
+                f"{TEMPORAL_SPECS[name].display_name} ({TEMPORAL_SPECS[name].reported})"
+                for name in spec.temporal_models
+            )
+        )
+    if spec.notes:
+        lines.append(f"- **Notes**: {spec.notes}")
+    return "\n".join(lines)

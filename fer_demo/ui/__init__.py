@@ -1,0 +1,34 @@
+"""The Gradio app: widgets wired to the pipeline, nothing more.
+
+Every event has an ``api_name``; every failure a user can cause becomes a
+``gr.Error`` with a message, never a traceback.
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from fer_demo.studio import Studio
+from fer_demo.ui.api import register_api
+from fer_demo.ui.image_tab import build_image_tab
+from fer_demo.ui.models_tab import build_models_tab
+
+INTRO = """# Facial expression recognition studio
+Upload a photo, paste one or take a webcam snapshot: every face is found (MTCNN) and
+classified by the model you choose. Faces are processed in memory and nothing is kept.
+"""
+
+
+def build_demo(studio: Studio) -> gr.Blocks:
+    """The whole app. Loads no model: they load on first use."""
+    with gr.Blocks(title="FER studio", delete_cache=(1800, 3600)) as demo:
+        gr.Markdown(INTRO)
+        with gr.Tabs():
+            build_image_tab(studio)
+            build_models_tab(studio)
+        register_api(studio)
+    demo.queue(default_concurrency_limit=2, max_size=64)
+    return demo
+
+
+__all__ = ["build_demo"]

@@ -1,0 +1,73 @@
+"""Helpers every tab uses: error translation, file inputs, download progress."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import gradio as gr
+
+from fer_demo.errors import UserFacingError
+from fer_demo.models.weights import Progress
+
+log = logging.getLogger(__name__)
+
+
+def pass_file_path(image: gr.Image) -> gr.Image:
+    """Make an image input hand the handler the uploaded file's path unopened.
+
+    Gradio's own preprocessing opens the file with PIL and fails on bad files
+    with a generic error; :func:`fer_demo.images.load_image` decodes instead
+    and explains every failure. (Patching the instance, not subclassing:
+    Gradio writes a ``.pyi`` stub beside any module defining a component.)
+    """
+    gradio_preprocess = image.preprocess
+
+    def preprocess(payload: Any) -> str | None:
+        if payload is not None and payload.path and not (payload.url or "").startswith("data:"):
+            return str(payload.path)
+        try:
+            return gradio_preprocess(payload)
+        except Exception as error:  # a pasted image Gradio could not decode
+            raise gr.Error("This image could not be decoded. Please try another file.") from error
+
+    image.preprocess = preprocess
+    return image
+
+
+def user_errors(fn: Callable) -> Callable:
+    """Turn our errors into ``gr.Error`` and hide unexpected ones behind a plain message."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except gr.Error:
+            raise
+        except UserFacingError as error:
+            raise gr.Error(str(error), print_exception=False) from None
+        except Exception:
+            log.exception("unexpected error in %s", fn.__name__)
+            raise gr.Error(
+                "Something went wrong while analysing this input. It was logged; "
+                "please try another file or model.",
+                print_exception=False,
+            ) from None
+
+    return wrapper
+
+
+def download_progress(progress: gr.Progress) -> Progress:
+    """Report weight downloads on a Gradio progress bar."""
+
+    def report(done: int, total: int | None) -> None:
+        if total:
+            progress(
+                done / total, desc=f"Downloading model weights: {done / 1e6:.0f} of {total / 1e6:.0f} MB"
+            )
+        else:
+            progress(None, desc=f"Downloading model weights: {done / 1e6:.0f} MB")
+
+    return report

@@ -1,0 +1,143 @@
+"""The image tab: one photo, one model or all of them side by side."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import gradio as gr
+import pandas as pd
+
+from fer_demo.compare import agreement, comparison_rows
+from fer_demo.downloads import new_export_dir
+from fer_demo.export import face_columns, face_rows, write_csv, write_json
+from fer_demo.model_cards import weights_status
+from fer_demo.models.specs import get_spec
+from fer_demo.plots import comparison_chart, empty_figure, probability_chart
+from fer_demo.render import annotate
+from fer_demo.studio import Studio
+from fer_demo.ui.common import download_progress, pass_file_path, user_errors
+
+log = logging.getLogger(__name__)
+
+IMAGE_EXAMPLES = ["examples/astronaut.jpg", "examples/biden-portrait.jpg", "examples/two-faces.jpg"]
+NO_FACES = "No faces found. Try a photo where faces are larger, frontal and well lit."
+
+
+def model_note(studio: Studio, name: str) -> str:
+    """The line under the model picker: accuracy, license, weight status and fix."""
+    spec = get_spec(name)
+    return (
+        f"**{spec.display_name}**: {spec.reported_accuracy}. License: {spec.license}. "
+        f"Weights: {weights_status(studio.availability(name))}"
+    )
+
+
+def analysis_summary(count: int, display_name: str, elapsed: float) -> str:
+    if count == 0:
+        return "**No faces found** in this image."
+    return f"Found **{count} face{'s' if count > 1 else ''}** with {display_name} in {elapsed * 1000:.0f} ms."
+
+
+def build_image_tab(studio: Studio) -> None:
+    default = studio.settings.default_model
+    with gr.Tab("Image", id="image"):
+        with gr.Row():
+            with gr.Column(scale=1):
+                image_in = pass_file_path(
+                    gr.Image(
+                        label="Photo", type="filepath", sources=["upload", "clipboard", "webcam"], height=420
+                    )
+                )
+                model = gr.Dropdown(
+                    studio.model_choices(),
+                    value=default,
+                    label="Model",
+                    info="Unavailable models say why and how to get their weights.",
+                )
+                note = gr.Markdown(model_note(studio, default))
+                with gr.Row():
+                    analyse = gr.Button("Analyse faces", variant="primary")
+                    compare = gr.Button("Compare all available models")
+                gr.Examples(IMAGE_EXAMPLES, inputs=image_in, label="Examples (public domain)")
+            with gr.Column(scale=1):
+                image_out = gr.Image(
+                    label="Faces found", type="numpy", format="jpeg", height=420, interactive=False
+                )
+                status = gr.Markdown()
+        chart = gr.Plot(label="Expression probabilities per face")
+        table = gr.Dataframe(label="Results per face", interactive=False, wrap=True)
+        with gr.Row():
+            csv_file = gr.File(label="CSV", interactive=False)
+            json_file = gr.File(label="JSON", interactive=False)
+
+    model.change(lambda name: model_note(studio, name), model, note, api_name="model_info", queue=False)
+
+    @user_errors
+    def run(path: str | None, model_name: str, progress: gr.Progress = gr.Progress()) -> tuple:  # noqa: B008
+        if not path:
+            raise gr.Error("Please upload a photo first.", print_exception=False)
+        started = time.perf_counter()
+        image, analysis = studio.analyze_file(path, model_name, download_progress(progress))
+        elapsed = time.perf_counter() - started
+        count = len(analysis.faces)
+        log.info(
+            "image %dx%d, %d faces, %s, %.0f ms",
+            analysis.width,
+            analysis.height,
+            count,
+            model_name,
+            elapsed * 1000,
+        )
+        columns, rows = face_columns(model_name), face_rows(analysis)
+        folder = new_export_dir()
+        csv_path = write_csv(rows, columns, folder / f"faces-{model_name}.csv")
+        json_path = write_json(analysis.to_dict(), folder / f"faces-{model_name}.json")
+        if count == 0:
+            gr.Warning(NO_FACES)
+        figure = probability_chart(analysis.faces) if count else empty_figure("No faces found")
+        return (
+            annotate(image, analysis.faces),
+            analysis_summary(count, analysis.model_display_name, elapsed),
+            figure,
+            pd.DataFrame(rows, columns=columns),
+            str(csv_path),
+            str(json_path),
+        )
+
+    @user_errors
+    def run_comparison(path: str | None) -> tuple:
+        if not path:
+            raise gr.Error("Please upload a photo first.", print_exception=False)
+        image, analyses = studio.compare_file(path)
+        agreements = agreement(analyses)
+        columns, rows = comparison_rows(analyses)
+        folder = new_export_dir()
+        csv_path = write_csv(rows, columns, folder / "faces-compared.csv")
+        json_path = write_json({"models": [a.to_dict() for a in analyses]}, folder / "faces-compared.json")
+        names = ", ".join(a.model for a in analyses)
+        if not agreements:
+            gr.Warning(NO_FACES)
+            message = f"**No faces found**. Models ready: {names}."
+        else:
+            plural = "s" if len(analyses) != 1 else ""
+            message = (
+                f"Compared **{len(analyses)} model{plural}** ({names}) on {len(agreements)} faces. "
+                + " ".join(
+                    f"Face #{i + 1}: {count}/{total} agree on **{label}**."
+                    for i, (label, count, total) in enumerate(agreements)
+                )
+            )
+        faces = analyses[0].faces if analyses else []
+        return (
+            annotate(image, faces),
+            message,
+            comparison_chart(analyses, agreements),
+            pd.DataFrame(rows, columns=columns),
+            str(csv_path),
+            str(json_path),
+        )
+
+    outputs = [image_out, status, chart, table, csv_file, json_file]
+    analyse.click(run, [image_in, model], outputs, api_name="analyze_image")
+    compare.click(run_comparison, [image_in], outputs, api_name="compare_models")

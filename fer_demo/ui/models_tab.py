@@ -1,0 +1,29 @@
+"""The "About the models" tab: a card per model with its weight status."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from fer_demo.model_cards import model_card
+from fer_demo.models.specs import MODEL_SPECS
+from fer_demo.studio import Studio
+
+INTRO = """Every model the studio serves, with its paper, outputs, input contract, the authors'
+reported accuracy, license and weight status. Weights are downloaded from pinned sources
+on first use and checked against published hashes; a model whose weights are missing says
+how to provide them (`python -m fer_demo weights download NAME`, or put the files into the
+weights folder). The embedded mini-Xception always works offline."""
+
+
+def all_cards(studio: Studio) -> str:
+    return "\n\n---\n\n".join(
+        model_card(spec, studio.availability(name)) for name, spec in MODEL_SPECS.items()
+    )
+
+
+def build_models_tab(studio: Studio) -> None:
+    with gr.Tab("About the models", id="models"):
+        gr.Markdown(INTRO)
+        refresh = gr.Button("Refresh weight status", size="sm")
+        cards = gr.Markdown(all_cards(studio))
+    refresh.click(lambda: all_cards(studio), None, cards, api_name="model_cards", queue=False)
