@@ -11,7 +11,7 @@ def weights_status(availability: Availability) -> str:
     if availability.available and not availability.needs_download:
         return "ready"
     if availability.available:
-        return f"downloads on first use ({availability.reason})"
+        return "downloaded from its pinned source on first use, then checked against its hash"
     return f"**unavailable**: {availability.reason}. To use it, {availability.fix}."
 
 
@@ -34,7 +34,8 @@ def model_card(spec: ModelSpec, availability: Availability) -> str:
         f"- **Outputs**: {outputs}",
         f"- **Labels in output order**: {labels}",
         f"- **Input**: {pre.size}x{pre.size} {pre.color.upper()}, resize `{pre.resize}`, "
-        f"x*{pre.scale:.4g}, mean {pre.mean}, std {pre.std}",
+        f"{'x/255' if abs(pre.scale - 1 / 255) < 1e-12 else f'x*{pre.scale:g}'}, "
+        f"mean {pre.mean}, std {pre.std}",
         f"- **Crop**: {'square' if crop.square else 'detector box'}, margin {crop.margin:.0%} per side, "
         f"{'black padding' if crop.pad else 'clipped'} at the border",
         f"- **Reported accuracy**: {spec.reported_accuracy}",

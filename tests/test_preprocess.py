@@ -72,3 +72,27 @@ def test_every_model_prepares_an_empty_and_a_mixed_batch(name):
     assert tuple(prepare_batch([], spec).shape) == (0, channels, spec.size, spec.size)
     batch = prepare_batch([solid((9, 9, 9), (30, 20)), solid((1, 2, 3), (300, 310))], spec)
     assert tuple(batch.shape) == (2, channels, spec.size, spec.size)
+
+
+# A solid (R, G, B) = (200, 100, 50) crop through each family's published preprocessing,
+# values worked out by hand from the authors' code (channel order as the network sees it).
+GOLDEN = {
+    "mini_xception": [(124 / 255 - 0.5) / 0.5],  # gray 124, x/255, (x - 0.5) * 2
+    "emonet_8": [200 / 255, 100 / 255, 50 / 255],  # RGB, /255, no normalisation
+    "emo_affectnet_resnet50": [50 - 91.4953, 100 - 103.8827, 200 - 131.0912],  # BGR minus means, 0..255
+    "enet_b0_8_best_afew": [  # RGB, /255, ImageNet mean/std
+        (200 / 255 - 0.485) / 0.229, (100 / 255 - 0.456) / 0.224, (50 / 255 - 0.406) / 0.225,
+    ],
+    "enet_b2_8": [(200 / 255 - 0.485) / 0.229, (100 / 255 - 0.456) / 0.224, (50 / 255 - 0.406) / 0.225],
+}  # fmt: skip
+SIZES = {"mini_xception": 64, "emonet_8": 256, "emo_affectnet_resnet50": 224, "enet_b0_8_best_afew": 224,
+         "enet_b2_8": 260}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN))
+def test_golden_values_of_each_family(name):
+    spec = MODEL_SPECS[name].preprocessing
+    out = prepare(solid((200, 100, 50), (90, 70)), spec)
+    assert out.shape == (len(GOLDEN[name]), SIZES[name], SIZES[name])
+    np.testing.assert_allclose(out[:, SIZES[name] // 2, SIZES[name] // 2], GOLDEN[name], rtol=1e-5, atol=1e-6)
+    assert np.ptp(out, axis=(1, 2)).max() < 1e-4  # a solid crop stays solid whatever the resize

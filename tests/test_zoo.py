@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 import torch
 from torch import nn
@@ -37,6 +38,23 @@ def test_offline_missing_weights_say_which_file_where_and_how(tmp_path, monkeypa
     assert str(tmp_path) in message and "FER_DEMO_WEIGHTS_DIR" in message
     assert "python -m fer_demo weights download" in message
     assert not zoo.is_loaded("emonet_8")
+
+
+def test_a_failed_download_says_why_and_how_to_fix_it(tmp_path, monkeypatch):
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("FER_DEMO_OFFLINE", raising=False)
+    zoo = ModelZoo(tmp_path)
+    monkeypatch.setattr(zoo.store, "retries", 1)
+    monkeypatch.setattr(
+        "fer_demo.models.weights.httpx.stream",
+        lambda *a, **k: (_ for _ in ()).throw(httpx.ConnectError("no route to host")),
+    )
+    with pytest.raises(ModelUnavailableError) as info:
+        zoo.get("enet_b0_8_best_afew")
+    message = str(info.value)
+    assert "could not download enet_b0_8_best_afew.pt" in message and "no route to host" in message
+    assert "To use it, put enet_b0_8_best_afew.pt into" in message
+    assert not zoo.availability("enet_b0_8_best_afew").available  # remembered, not retried per click
 
 
 def test_online_missing_weights_are_downloadable_not_ready(tmp_path, monkeypatch):

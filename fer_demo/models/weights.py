@@ -154,11 +154,14 @@ def _stream(url: str, part: Path, progress: Progress | None, timeout: float) -> 
 class WeightStore:
     """Weight files of one folder: where they are, and fetching the missing ones."""
 
-    def __init__(self, folder: Path, timeout: float = 30.0, retries: int = 3) -> None:
+    def __init__(
+        self, folder: Path, timeout: float = 30.0, retries: int = 3, retry_after: float = 600.0
+    ) -> None:
         self.folder = Path(folder)
         self.timeout = timeout
         self.retries = retries
-        self._failures: dict[str, str] = {}  # filename -> why its download failed
+        self.retry_after = retry_after  # seconds a failed download is reported before another try
+        self._failures: dict[str, tuple[float, str]] = {}  # filename -> (when, why) it failed
         self._lock = threading.Lock()
 
     def locate(self, weight: WeightFile) -> Path | None:
@@ -190,9 +193,9 @@ class WeightStore:
         not_downloadable = [w.filename for w in missing if not (w.url or w.hub_repo)]
         if not_downloadable:
             return Availability(False, f"{', '.join(not_downloadable)} is not in {self.folder}", fix)
-        failures = [self._failures[w.filename] for w in missing if w.filename in self._failures]
-        if failures:
-            return Availability(False, failures[0], fix)
+        failures = [self._recent_failure(w.filename) for w in missing]
+        if any(failures):
+            return Availability(False, next(f for f in failures if f), fix)
         if downloads_disabled():
             return Availability(
                 False, f"{names} is not in {self.folder} and downloads are off (offline mode)", fix
@@ -211,8 +214,12 @@ class WeightStore:
             try:
                 return self._download(weight, progress)
             except WeightsError as error:
-                self._failures[weight.filename] = str(error)
+                self._failures[weight.filename] = (time.monotonic(), str(error))
                 raise
+
+    def _recent_failure(self, filename: str) -> str:
+        when, why = self._failures.get(filename, (float("-inf"), ""))
+        return why if time.monotonic() - when < self.retry_after else ""
 
     def _download(self, weight: WeightFile, progress: Progress | None) -> Path:
         if downloads_disabled():

@@ -124,7 +124,10 @@ class ModelZoo:
         try:
             path = self.store.fetch(spec.weights[0], progress)
         except ModelUnavailableError as error:
-            raise ModelUnavailableError(f"{spec.display_name} is unavailable: {error}") from error
+            fix = self.availability(spec.name).fix
+            raise ModelUnavailableError(
+                f"{spec.display_name} is unavailable: {error}. To use it, {fix}."
+            ) from error
         log.info("loading %s from %s", spec.name, path)
         return build_model(spec, path, self.cache_dir)
 

@@ -77,6 +77,8 @@ def build_image_tab(studio: Studio) -> None:
     def run(path: str | None, model_name: str, progress: gr.Progress = gr.Progress()) -> tuple:  # noqa: B008
         if not path:
             raise gr.Error("Please upload a photo first.", print_exception=False)
+        if not studio.zoo.is_loaded(model_name):
+            progress(0, desc=f"Loading {get_spec(model_name).display_name}")
         started = time.perf_counter()
         image, analysis = studio.analyze_file(path, model_name, download_progress(progress))
         elapsed = time.perf_counter() - started
