@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,12 +28,24 @@ class Predictions:
     arousal: np.ndarray | None = None
 
 
-class EmotionModel:
-    """Wraps a network whose forward returns raw outputs: K logits, then valence, arousal."""
+# Runs a prepared (N, C, S, S) float32 batch and returns the raw (N, outputs) float32 tensor.
+Runner = Callable[[torch.Tensor], torch.Tensor]
 
-    def __init__(self, spec: ModelSpec, network: nn.Module) -> None:
+
+class EmotionModel:
+    """Wraps a network whose forward returns raw outputs: K logits, then valence, arousal.
+
+    ``runner`` replaces the PyTorch forward with another backend (ONNX
+    Runtime) computing the same function; ``backend`` names it.
+    """
+
+    def __init__(
+        self, spec: ModelSpec, network: nn.Module, runner: Runner | None = None, backend: str = "pytorch"
+    ) -> None:
         self.spec = spec
         self.network = network.eval()
+        self.runner = runner
+        self.backend = backend if runner else "pytorch"
 
     def predict(self, crops: Sequence[np.ndarray]) -> Predictions:
         """Classify RGB uint8 face crops (any size) in one batch."""
@@ -46,7 +58,7 @@ class EmotionModel:
             va = np.zeros(0, np.float32) if self.spec.has_valence_arousal else None
             return Predictions(np.zeros((0, k), np.float32), va, va)
         with torch.inference_mode():
-            outputs = self.network(batch).float()
+            outputs = (self.runner or self.network)(batch).float()
         probabilities = torch.softmax(outputs[:, :k], dim=1).numpy()
         if not self.spec.has_valence_arousal:
             return Predictions(probabilities)
