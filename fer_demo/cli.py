@@ -1,4 +1,4 @@
-"""Command line: ``python -m fer_demo weights list|download``."""
+"""Command line: ``python -m fer_demo weights|video|images ...``."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from fer_demo.config import Settings
 from fer_demo.errors import UserFacingError
@@ -58,6 +59,61 @@ def download_weights(store: WeightStore, names: Sequence[str]) -> int:
     return 1 if failed else 0
 
 
+def analyse_video_file(args: argparse.Namespace) -> int:
+    """Analyse one video with a progress bar; write the annotated MP4, CSV and JSON."""
+    from tqdm import tqdm
+
+    from fer_demo.export import write_csv, write_json
+    from fer_demo.stream import StreamSettings
+    from fer_demo.studio import Studio
+    from fer_demo.timeline import record_columns
+    from fer_demo.video import VideoProgress, analyze_video
+
+    studio = Studio(Settings.from_env())
+    settings = StreamSettings(args.detect_every, args.smoothing, args.temporal)
+    analyzer = studio.stream_analyzer(args.model, settings, args.detect_side)
+    with tqdm(unit="frame", desc=Path(args.input).name) as bar:
+        for event in analyze_video(args.input, analyzer, Path(args.out), studio.settings.video_limits):
+            if isinstance(event, VideoProgress):
+                bar.total = event.frames_total
+                bar.update(event.frames_done - bar.n)
+                continue
+            bar.update(event.frames - bar.n)
+    columns = record_columns(args.model)
+    if args.csv:
+        write_csv(event.records, columns, Path(args.csv))
+    if args.json:
+        write_json({"model": args.model, "fps": event.info.fps, "duration": event.info.duration,
+                    "summary": event.summary, "records": event.records}, Path(args.json))  # fmt: skip
+    print(f"{event.frames} frames, {len(event.summary)} faces, {event.speed:.2f}x real time -> {args.out}")
+    return 0
+
+
+def analyse_image_folder(args: argparse.Namespace) -> int:
+    """Analyse every image of a folder into one CSV (one row per face)."""
+    from fer_demo.export import face_columns, face_rows, write_csv
+    from fer_demo.studio import Studio
+
+    studio = Studio(Settings.from_env())
+    suffixes = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
+    paths = sorted(p for p in Path(args.folder).iterdir() if p.suffix.lower() in suffixes)
+    rows, failed = [], 0
+    for path in paths:
+        try:
+            _, analysis = studio.analyze_file(path, args.model)
+        except UserFacingError as error:
+            print(f"{path.name}: {error}", file=sys.stderr)
+            failed += 1
+            continue
+        rows += [{"file": path.name, **row} for row in face_rows(analysis)]
+    write_csv(rows, ["file", *face_columns(args.model)], Path(args.csv))
+    print(
+        f"{len(paths) - failed} images, {len(rows)} faces -> {args.csv}"
+        + (f" ({failed} failed)" if failed else "")
+    )
+    return 1 if failed and failed == len(paths) else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m fer_demo", description="FER studio command line")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -67,12 +123,41 @@ def build_parser() -> argparse.ArgumentParser:
     fetch = actions.add_parser("download", help="download weights (for a Space build or offline use)")
     fetch.add_argument("names", nargs="*", help="model names (see `weights list`)")
     fetch.add_argument("--all", action="store_true", help="every model and temporal model")
+
+    video = commands.add_parser("video", help="analyse a video into an annotated MP4, CSV and JSON")
+    video.add_argument("input", help="video file (mp4, mov, webm, avi, mkv)")
+    video.add_argument("--model", default=Settings.from_env().default_model, choices=list(MODEL_SPECS))
+    video.add_argument(
+        "--temporal",
+        default=None,
+        choices=list(TEMPORAL_SPECS),
+        help="EMO-AffectNet LSTM to use instead of smoothing",
+    )
+    video.add_argument("--out", required=True, help="annotated H.264 MP4 to write")
+    video.add_argument("--csv", help="one row per frame and face")
+    video.add_argument("--json", help="summary and records")
+    video.add_argument("--detect-every", type=int, default=5, help="frames between face detections")
+    video.add_argument("--detect-side", type=int, default=None, help="detection resolution (px)")
+    video.add_argument("--smoothing", type=float, default=0.3, help="smoothing time constant (s), 0 = off")
+
+    images = commands.add_parser("images", help="analyse every image of a folder into one CSV")
+    images.add_argument("folder")
+    images.add_argument("--model", default=Settings.from_env().default_model, choices=list(MODEL_SPECS))
+    images.add_argument("--csv", required=True)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        if args.command == "video":
+            return analyse_video_file(args)
+        if args.command == "images":
+            return analyse_image_folder(args)
+    except UserFacingError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     store = WeightStore(Settings.from_env().weights_dir)
     if args.action == "list":
         return list_weights(store)

@@ -27,6 +27,15 @@ def default_weights_dir() -> Path:
 
 
 @dataclass(frozen=True)
+class VideoLimits:
+    """What one upload may ask of the server; defaults sized for a 2-vCPU Space."""
+
+    max_seconds: float = 600.0  # FER_DEMO_VIDEO_MAX_SECONDS
+    max_side: int = 4096  # FER_DEMO_VIDEO_MAX_SIDE: larger videos are refused
+    output_side: int = 1280  # frames are analysed and encoded at most this large
+
+
+@dataclass(frozen=True)
 class Settings:
     """Every knob of the app. Environment variable names are given per field."""
 
@@ -38,6 +47,13 @@ class Settings:
     min_face_size: int = 20  # FER_DEMO_MIN_FACE: in pixels of that downscaled copy
     max_image_pixels: int = 50_000_000  # FER_DEMO_MAX_IMAGE_PIXELS: decompression-bomb guard
     max_upload_mb: int = 200  # FER_DEMO_MAX_UPLOAD_MB
+    video_max_seconds: int = 600  # FER_DEMO_VIDEO_MAX_SECONDS: longer videos are refused
+    video_max_side: int = 4096  # FER_DEMO_VIDEO_MAX_SIDE: larger videos are refused
+    video_output_side: int = 1280  # FER_DEMO_VIDEO_OUTPUT_SIDE: frames are analysed at most this large
+
+    @property
+    def video_limits(self) -> VideoLimits:
+        return VideoLimits(self.video_max_seconds, self.video_max_side, self.video_output_side)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -51,4 +67,7 @@ class Settings:
             min_face_size=_env_int("FER_DEMO_MIN_FACE", base.min_face_size),
             max_image_pixels=_env_int("FER_DEMO_MAX_IMAGE_PIXELS", base.max_image_pixels),
             max_upload_mb=_env_int("FER_DEMO_MAX_UPLOAD_MB", base.max_upload_mb),
+            video_max_seconds=_env_int("FER_DEMO_VIDEO_MAX_SECONDS", base.video_max_seconds),
+            video_max_side=_env_int("FER_DEMO_VIDEO_MAX_SIDE", base.video_max_side),
+            video_output_side=_env_int("FER_DEMO_VIDEO_OUTPUT_SIDE", base.video_output_side),
         )

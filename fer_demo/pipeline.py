@@ -55,14 +55,18 @@ def face_crops(image: np.ndarray, detections: FaceDetections, model: EmotionMode
 def face_results(
     detections: FaceDetections, predictions: Predictions, model: EmotionModel
 ) -> list[FaceResult]:
-    """Zip detections with predictions into per-face results in canonical label order."""
+    """Zip detections with predictions into per-face results in canonical label order.
+
+    A face's number is its track id when a tracker assigned one, else its position.
+    """
     results = []
     for i in range(len(detections)):
+        track = int(detections.track_ids[i])
         probabilities = to_canonical(predictions.probabilities[i], model.spec.labels)
         top = max(probabilities, key=probabilities.get)
         results.append(
             FaceResult(
-                face=i + 1,
+                face=track if track > 0 else i + 1,
                 box=tuple(round(float(v), 1) for v in detections.boxes[i]),
                 score=round(float(detections.scores[i]), 4),
                 landmarks=[(round(float(x), 1), round(float(y), 1)) for x, y in detections.landmarks[i]],

@@ -4,12 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from fer_demo.labels import CANONICAL_LABELS
 from fer_demo.pipeline import FaceResult, ImageAnalysis
 from fer_demo.render import face_colour
+
+# One colour per expression, the same in every timeline.
+LABEL_COLOURS = {
+    "Neutral": "#7f7f7f",
+    "Happiness": "#E69F00",
+    "Sadness": "#0072B2",
+    "Surprise": "#F0E442",
+    "Fear": "#CC79A7",
+    "Disgust": "#009E73",
+    "Anger": "#D55E00",
+    "Contempt": "#56B4E9",
+}
 
 
 def _rgb(colour: tuple[int, int, int]) -> str:
@@ -96,5 +109,140 @@ def comparison_chart(
         height=300 * faces + 80,
         legend={"orientation": "h", "y": -0.08},
         margin={"l": 50, "r": 20, "t": 40, "b": 40},
+    )
+    return figure
+
+
+MAX_POINTS = 4000  # per line: more than a screen shows, few enough to stay fast in the browser
+
+
+def _thin(rows: Sequence[dict]) -> Sequence[dict]:
+    step = max(1, len(rows) // MAX_POINTS)
+    return rows[::step]
+
+
+def emotion_timeline(
+    groups: dict[int, list[dict]], title: str = "Expression probabilities over time"
+) -> go.Figure:
+    """One panel per face: a line per expression (canonical colours and order) over seconds."""
+    if not groups:
+        return empty_figure("No faces found")
+    faces = list(groups)
+    figure = make_subplots(
+        rows=len(faces),
+        cols=1,
+        shared_xaxes=True,
+        subplot_titles=[f"Face #{f}" for f in faces],
+        vertical_spacing=0.08 / max(len(faces), 1),
+    )
+    for row, face in enumerate(faces, start=1):
+        rows = _thin(groups[face])
+        times = [r["time"] for r in rows]
+        for label in CANONICAL_LABELS:
+            if label not in rows[0]:
+                continue
+            figure.add_scatter(
+                row=row,
+                col=1,
+                x=times,
+                y=[r[label] for r in rows],
+                mode="lines",
+                name=label,
+                legendgroup=label,
+                showlegend=row == 1,
+                line={"color": LABEL_COLOURS[label]},
+                hovertemplate="%{x:.2f} s: %{y:.0%}<extra>" + label + "</extra>",
+            )
+    figure.update_yaxes(range=[0, 1], tickformat=".0%")
+    figure.update_xaxes(title_text="time (s)", row=len(faces), col=1)
+    figure.update_layout(
+        title=title, height=220 * len(faces) + 120, margin={"l": 50, "r": 20, "t": 60, "b": 40}
+    )
+    return figure
+
+
+def valence_arousal_timeline(groups: dict[int, list[dict]]) -> go.Figure:
+    """Valence and arousal of every face over seconds."""
+    if not groups or all(rows[0].get("valence") is None for rows in groups.values()):
+        return empty_figure("This model gives no valence/arousal")
+    figure = make_subplots(
+        rows=2, cols=1, shared_xaxes=True, subplot_titles=["Valence", "Arousal"], vertical_spacing=0.12
+    )
+    for face, rows in groups.items():
+        rows = _thin(rows)
+        colour = _rgb(face_colour(face - 1))
+        times = [r["time"] for r in rows]
+        for panel, key in ((1, "valence"), (2, "arousal")):
+            figure.add_scatter(
+                row=panel,
+                col=1,
+                x=times,
+                y=[r[key] for r in rows],
+                mode="lines",
+                name=f"Face #{face}",
+                legendgroup=str(face),
+                showlegend=panel == 1,
+                line={"color": colour},
+            )
+    figure.update_yaxes(range=[-1, 1])
+    figure.update_xaxes(title_text="time (s)", row=2, col=1)
+    figure.update_layout(height=420, margin={"l": 50, "r": 20, "t": 40, "b": 40})
+    return figure
+
+
+def circumplex(groups: dict[int, list[dict]], trail: int | None = None) -> go.Figure:
+    """Russell's circumplex: each face's valence (x) / arousal (y) path, its latest point marked.
+
+    ``trail`` keeps only the last points per face (a live view); None draws the whole path.
+    """
+    figure = go.Figure()
+    angle = np.linspace(0, 2 * np.pi, 121)
+    figure.add_scatter(
+        x=np.cos(angle),
+        y=np.sin(angle),
+        mode="lines",
+        line={"color": "#bbbbbb", "width": 1},
+        hoverinfo="skip",
+        showlegend=False,
+    )
+    for text, x, y in (("excited", 0.7, 0.8), ("calm", 0.7, -0.8), ("tense", -0.7, 0.8), ("sad", -0.7, -0.8)):
+        figure.add_annotation(x=x, y=y, text=text, showarrow=False, font={"color": "#888888"})
+    drawn = False
+    for face, rows in groups.items():
+        points = [r for r in rows if r.get("valence") is not None]
+        if trail:
+            points = points[-trail:]
+        points = _thin(points)
+        if not points:
+            continue
+        drawn = True
+        colour = _rgb(face_colour(face - 1))
+        figure.add_scatter(
+            x=[r["valence"] for r in points],
+            y=[r["arousal"] for r in points],
+            mode="lines",
+            line={"color": colour, "width": 2},
+            opacity=0.6,
+            name=f"Face #{face}",
+            legendgroup=str(face),
+            hovertemplate="V %{x:.2f}, A %{y:.2f}<extra></extra>",
+        )
+        figure.add_scatter(
+            x=[points[-1]["valence"]],
+            y=[points[-1]["arousal"]],
+            mode="markers",
+            marker={"color": colour, "size": 12, "line": {"color": "black", "width": 1}},
+            legendgroup=str(face),
+            showlegend=False,
+            hoverinfo="skip",
+        )
+    if not drawn:
+        return empty_figure("This model gives no valence/arousal")
+    figure.update_layout(
+        xaxis={"range": [-1.1, 1.1], "title": "valence", "zeroline": True, "scaleanchor": "y"},
+        yaxis={"range": [-1.1, 1.1], "title": "arousal", "zeroline": True},
+        height=420,
+        margin={"l": 50, "r": 20, "t": 30, "b": 40},
+        title="Valence / arousal",
     )
     return figure

@@ -16,6 +16,7 @@ from fer_demo.models.specs import MODEL_SPECS
 from fer_demo.models.weights import Availability, Progress
 from fer_demo.models.zoo import ModelZoo
 from fer_demo.pipeline import ImageAnalysis, analyze_image
+from fer_demo.stream import StreamAnalyzer, StreamSettings
 
 
 class Studio:
@@ -25,6 +26,26 @@ class Studio:
         self.settings = settings
         self.zoo = ModelZoo(settings.weights_dir)
         self.detector = FaceDetector(settings.detect_max_side, settings.min_face_size)
+        self._detectors = {settings.detect_max_side: self.detector}
+
+    def detector_for(self, max_side: int) -> FaceDetector:
+        """A detector working on copies of at most ``max_side`` pixels (one per size, shared)."""
+        if max_side not in self._detectors:
+            self._detectors[max_side] = FaceDetector(max_side, self.settings.min_face_size)
+        return self._detectors[max_side]
+
+    def stream_analyzer(
+        self,
+        model_name: str,
+        settings: StreamSettings,
+        detect_max_side: int | None = None,
+        progress: Progress | None = None,
+    ) -> StreamAnalyzer:
+        """A fresh analyzer for one video or webcam session (its own tracker and history)."""
+        model = self.zoo.get(model_name, progress)
+        lstm = self.zoo.get_temporal(settings.temporal_model, progress) if settings.temporal_model else None
+        detector = self.detector_for(detect_max_side or self.settings.detect_max_side)
+        return StreamAnalyzer(model, detector, settings, lstm)
 
     def availability(self, name: str) -> Availability:
         return self.zoo.availability(name)

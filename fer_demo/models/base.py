@@ -51,6 +51,19 @@ class EmotionModel:
         """Classify RGB uint8 face crops (any size) in one batch."""
         return self.predict_batch(prepare_batch(crops, self.spec.preprocessing))
 
+    @property
+    def has_features(self) -> bool:
+        """Whether the network exposes per-face features for a temporal model (EMO-AffectNet)."""
+        return hasattr(self.network, "forward_with_features")
+
+    def predict_with_features(self, crops: Sequence[np.ndarray]) -> tuple[Predictions, np.ndarray]:
+        """Like :meth:`predict`, plus the (N, D) features a temporal model reads, from one pass."""
+        batch = prepare_batch(crops, self.spec.preprocessing)
+        with torch.inference_mode():
+            logits, features = self.network.forward_with_features(batch)
+        probabilities = torch.softmax(logits.float(), dim=1).numpy()
+        return Predictions(probabilities), features.float().numpy()
+
     def predict_batch(self, batch: torch.Tensor) -> Predictions:
         """Classify an already prepared (N, C, size, size) input batch."""
         k = len(self.spec.labels)

@@ -9,6 +9,7 @@ unexpected or wrongly shaped tensor is an error naming the first mismatches.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +25,7 @@ from fer_demo.models.emo_affectnet import EmotionLSTM, ResNet50Affect
 from fer_demo.models.emonet import EmoNet, strip_module_prefix
 from fer_demo.models.hsemotion import build_hsemotion, normalise_classifier_keys, read_pickled_model_state
 from fer_demo.models.mini_xception import MiniXception
+from fer_demo.models.onnx_backend import onnx_runner_for
 from fer_demo.models.specs import TEMPORAL_SPECS, ModelSpec, get_spec
 from fer_demo.models.weights import Availability, Progress, WeightStore
 
@@ -78,6 +80,26 @@ STATE_READERS: dict[str, StateReader] = {
 }
 
 
+def with_fast_backend(model: EmotionModel, cache: Path, key: str) -> EmotionModel:
+    """The same model running on ONNX Runtime (about 2x faster on CPU), or as it was.
+
+    ``FER_DEMO_BACKEND=pytorch`` keeps PyTorch. Any export or runtime problem
+    is logged and PyTorch is kept: the backend is an optimisation, never a
+    reason for a model to be unavailable. Networks with a feature output for
+    temporal models keep their PyTorch module for that path.
+    """
+    if os.environ.get("FER_DEMO_BACKEND", "onnxruntime").strip().lower() == "pytorch":
+        return model
+    pre = model.spec.preprocessing
+    channels = 1 if pre.color == "gray" else 3
+    try:
+        runner = onnx_runner_for(model.network, (channels, pre.size, pre.size), cache, key)
+    except Exception as error:  # any failure means: stay on PyTorch
+        log.warning("ONNX Runtime unavailable for %s, using PyTorch: %s", model.spec.name, error)
+        return model
+    return EmotionModel(model.spec, model.network, runner=runner, backend="onnxruntime")
+
+
 def build_model(spec: ModelSpec, path: Path, cache: Path) -> EmotionModel:
     """The network of ``spec`` with the weights of ``path``, loaded strictly."""
     state = STATE_READERS[spec.architecture](path, cache)
@@ -129,7 +151,11 @@ class ModelZoo:
                 f"{spec.display_name} is unavailable: {error}. To use it, {fix}."
             ) from error
         log.info("loading %s from %s", spec.name, path)
-        return build_model(spec, path, self.cache_dir)
+        stat = path.stat()
+        model = build_model(spec, path, self.cache_dir)
+        return with_fast_backend(
+            model, self.cache_dir / "onnx", f"{spec.name}-{stat.st_size}-{stat.st_mtime_ns}"
+        )
 
     def get_temporal(self, name: str, progress: Progress | None = None) -> nn.Module:
         """An EMO-AffectNet LSTM by name (see ``TEMPORAL_SPECS``), loaded once."""

@@ -12,10 +12,12 @@ from fer_demo.studio import Studio
 from fer_demo.ui.api import register_api
 from fer_demo.ui.image_tab import build_image_tab
 from fer_demo.ui.models_tab import build_models_tab
+from fer_demo.ui.video_tab import build_video_tab
 
 INTRO = """# Facial expression recognition studio
-Upload a photo, paste one or take a webcam snapshot: every face is found (MTCNN) and
-classified by the model you choose. Faces are processed in memory and nothing is kept.
+See what published facial expression models say about a photo or a video: every face is
+found (MTCNN), tracked and classified by the model you choose. Uploads are deleted after
+the session.
 """
 
 
@@ -25,6 +27,7 @@ def build_demo(studio: Studio) -> gr.Blocks:
         gr.Markdown(INTRO)
         with gr.Tabs():
             build_image_tab(studio)
+            build_video_tab(studio)
             build_models_tab(studio)
         register_api(studio)
     demo.queue(default_concurrency_limit=2, max_size=64)

@@ -1,0 +1,85 @@
+"""Per-frame, per-face records of a video or webcam session, and their summaries.
+
+A record is one flat dict per (frame, face): the CSV row users download.
+Everything here is plain data so the UI, the CLI and the tests share it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from fer_demo.labels import CANONICAL_LABELS, canonical_order
+from fer_demo.models.specs import get_spec
+from fer_demo.pipeline import FaceResult
+
+
+def record_columns(model_name: str) -> list[str]:
+    """Columns of the per-frame CSV; probability columns in canonical order."""
+    spec = get_spec(model_name)
+    columns = ["frame", "time", "face_id", "x1", "y1", "x2", "y2", "score"]
+    columns += canonical_order(spec.labels)
+    columns += ["valence", "arousal", "top_label", "top_probability", "model"]
+    return columns
+
+
+def frame_records(frame: int, time: float, faces: Sequence[FaceResult], model_name: str) -> list[dict]:
+    """One record per face of one frame; ``face.face`` is the track id."""
+    records = []
+    for face in faces:
+        x1, y1, x2, y2 = face.box
+        record = {
+            "frame": frame,
+            "time": round(time, 4),
+            "face_id": face.face,
+            "x1": x1,
+            "y1": y1,
+            "x2": x2,
+            "y2": y2,
+            "score": face.score,
+        }
+        record.update(face.probabilities)
+        record.update(
+            {
+                "valence": face.valence,
+                "arousal": face.arousal,
+                "top_label": face.top_label,
+                "top_probability": face.top_probability,
+                "model": model_name,
+            }
+        )
+        records.append(record)
+    return records
+
+
+def by_face(records: Iterable[dict]) -> dict[int, list[dict]]:
+    """Records grouped by face id, in time order within each face."""
+    groups: dict[int, list[dict]] = defaultdict(list)
+    for record in records:
+        groups[record["face_id"]].append(record)
+    return dict(sorted(groups.items()))
+
+
+def face_summary(records: Sequence[dict], frame_period: float) -> list[dict]:
+    """Per face: time on screen, dominant emotion (highest mean probability), mean V/A."""
+    summary = []
+    for face_id, rows in by_face(records).items():
+        labels = [label for label in CANONICAL_LABELS if label in rows[0]]
+        means = {label: float(np.mean([row[label] for row in rows])) for label in labels}
+        dominant = max(means, key=means.get)
+        valence = [row["valence"] for row in rows if row.get("valence") is not None]
+        arousal = [row["arousal"] for row in rows if row.get("arousal") is not None]
+        summary.append({
+            "face_id": face_id,
+            "first_seen_s": rows[0]["time"],
+            "last_seen_s": rows[-1]["time"],
+            "time_on_screen_s": round(len(rows) * frame_period, 2),
+            "frames": len(rows),
+            "dominant_emotion": dominant,
+            "dominant_mean_probability": round(means[dominant], 4),
+            "mean_valence": round(float(np.mean(valence)), 4) if valence else None,
+            "mean_arousal": round(float(np.mean(arousal)), 4) if arousal else None,
+        })  # fmt: skip
+    return summary
