@@ -97,7 +97,8 @@ def memory_run(minutes: float, folder: Path) -> None:
     current, peak = rss_mb()
     print(
         f"\nmemory over {minutes:g} min of 720p30 (enet_b0): "
-        f"RSS at 1 min {marks.get(1, float('nan')):.0f} MB, at end {current:.0f} MB, growth {current - marks.get(1, current):+.0f} MB, peak {peak:.0f} MB"
+        f"RSS at 1 min {marks.get(1, float('nan')):.0f} MB, at end {current:.0f} MB, "
+        f"growth {current - marks.get(1, current):+.0f} MB, peak {peak:.0f} MB"
     )
 
 

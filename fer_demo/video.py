@@ -62,8 +62,8 @@ def check_limits(info: VideoInfo, limits: VideoLimits) -> None:
     """Refuse, with the numbers, a video longer or larger than the server accepts."""
     if info.duration > limits.max_seconds:
         raise InputError(
-            f"This video is {info.duration / 60:.1f} minutes long; this server analyses up to "
-            f"{limits.max_seconds / 60:.0f} minutes. Please trim it, or run the app yourself "
+            f"This video is {_duration_text(info.duration)} long; this server analyses up to "
+            f"{_duration_text(limits.max_seconds)}. Please trim it, or run the app yourself "
             f"with a higher FER_DEMO_VIDEO_MAX_SECONDS."
         )
     if max(info.width, info.height) > limits.max_side:
@@ -71,6 +71,10 @@ def check_limits(info: VideoInfo, limits: VideoLimits) -> None:
             f"This video is {info.width}x{info.height}; the largest accepted side is "
             f"{limits.max_side} pixels. Please downscale it."
         )
+
+
+def _duration_text(seconds: float) -> str:
+    return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
 def fit_within(image: np.ndarray, max_side: int) -> np.ndarray:

@@ -108,7 +108,8 @@ def write_mp4(clip: Clip, frames: Iterator[np.ndarray], audio: bool = False) -> 
             samples = int(clip.frames / clip.fps * 44100)
             tone = (0.2 * np.sin(2 * np.pi * 440 * np.arange(samples) / 44100)).astype(np.float32)
             for start in range(0, samples, 1024):
-                chunk = av.AudioFrame.from_ndarray(tone[None, start : start + 1024], format="fltp", layout="mono")
+                samples_now = tone[None, start : start + 1024]
+                chunk = av.AudioFrame.from_ndarray(samples_now, format="fltp", layout="mono")
                 chunk.sample_rate = 44100
                 chunk.pts = start
                 for packet in sound.encode(chunk):
