@@ -135,6 +135,13 @@ def test_corrupt_cached_file_is_exported_again(tmp_path, count_exports):
         assert_same(network(batch), runner(batch))
 
 
+def test_cached_file_for_another_input_shape_is_exported_again(tmp_path, count_exports):
+    network = MiniXception().eval()
+    onnx_runner_for(network, (1, 64, 64), tmp_path, "mx")
+    runner = onnx_runner_for(network, (1, 48, 48), tmp_path, "mx")
+    assert len(count_exports) == 2 and runner.input_shape == (1, 48, 48)
+
+
 class Raising(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         raise ValueError("cannot trace this")

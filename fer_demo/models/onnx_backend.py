@@ -1,19 +1,21 @@
-"""ONNX Runtime backend for the emotion networks: the same function as PyTorch, about twice as fast.
+"""ONNX Runtime backend for the emotion networks: the same function as PyTorch, faster.
 
-Why: on the 2-core CPU the app runs on, ONNX Runtime runs these networks about 2x faster than
-PyTorch on one thread (tf_efficientnet_b0 at 224: ~20 ms instead of ~40 ms per face; the
-EMO-AffectNet ResNet50: ~60 ms instead of ~130 ms), so one inference thread is enough and the
-other core stays free for video encoding.
+Why: on the 2-core CPU the app runs on, ONNX Runtime on one thread is 1.5-3x faster than PyTorch
+(ms per face, batch 1: tf_efficientnet_b0 at 224 ~20 vs 40-85; the EMO-AffectNet ResNet50 ~100 vs
+~155; EmoNet ~450 vs ~700; mini-Xception ~0.8 vs ~4.5), so inference needs one core and the other
+stays free for video encoding.
 
 What is guaranteed: a network is exported with the TorchScript exporter (opset 17, dynamic batch
 axis) and, before the file is used, ONNX Runtime's outputs are checked against PyTorch's on a
-random batch of 2 and on its first sample alone (which also proves the batch axis is really
-dynamic): the largest difference must stay below 1e-3 of the output scale, or the export is refused.
-A file is written atomically, so a crash never leaves a half-written model in the cache.
+random batch of 2 and on its first sample alone (which also proves the batch axis is dynamic): the
+largest difference must stay below 1e-3 of the output scale, or the export is refused. Files are
+written atomically, so a crash never leaves a half-written model in the cache.
 
-Threads: one intra-op thread per session (:data:`DEFAULT_THREADS`). Measured on the 2-core machine
-it is within a few percent of two threads for single faces and leaves a core to the video encoder;
-sessions are thread-safe, so two requests may run one session at once, each on its own thread.
+Threads: one intra-op thread per session (:data:`DEFAULT_THREADS`). With the other core busy (the
+video encoder), one thread was as fast as two for EfficientNet-B0 and left the encoder its whole
+core; two threads took about a third of the encoder's core. Idle, two threads are 1.3-1.7x faster
+for the large networks (ResNet50 ~57 ms, EmoNet ~265 ms). Pool threads never spin. Sessions are
+thread-safe: concurrent requests may share one, each computing on its own calling thread.
 
 Failures of export or ONNX Runtime (including a missing ``onnx``/``onnxruntime`` package) raise
 ``RuntimeError`` with a readable message; the caller falls back to PyTorch.
@@ -24,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import tempfile
 import threading
 import warnings
 from collections.abc import Iterator
@@ -120,13 +121,13 @@ def export_onnx(network: nn.Module, input_shape: tuple[int, int, int], path: Pat
 
     Raises:
         RuntimeError: the export failed or its outputs differ from PyTorch's.
+        OSError: the folder cannot be written.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     generator = torch.Generator().manual_seed(0)
     example = torch.randn((2, *input_shape), generator=generator)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".onnx.tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    # Unique per process and thread; created by the exporter, so it gets the umask's permissions.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         with _eval_mode(network):
             try:
@@ -164,7 +165,9 @@ class OnnxRunner:
             raise RuntimeError(f"ONNX Runtime could not load {path}: {error}") from error
         self.path = path
         self.threads = threads
-        self.input_name: str = self.session.get_inputs()[0].name
+        inputs = self.session.get_inputs()[0]
+        self.input_name: str = inputs.name
+        self.input_shape: tuple[int | str, ...] = tuple(inputs.shape[1:])  # (C, S, S)
         output = self.session.get_outputs()[0]
         if len(output.shape) != 2 or not isinstance(output.shape[1], int):
             raise RuntimeError(f"{path.name} returns shape {output.shape}, expected (batch, outputs)")
@@ -198,7 +201,7 @@ def onnx_runner_for(
 
     ``key`` must change whenever the architecture or the weights do (e.g. model name plus the
     weight file's size and mtime): a cached file is trusted as it is. A cached file that does not
-    load is exported again.
+    load, or takes another input shape, is exported again.
 
     Raises:
         ValueError: ``key`` is not a plain file name.
@@ -209,11 +212,18 @@ def onnx_runner_for(
     path = cache_dir / f"{key}.onnx"
     if path.is_file():
         try:
-            return OnnxRunner(path, threads)
+            runner = OnnxRunner(path, threads)
         except RuntimeError as error:
             log.warning("cached %s does not load, exporting again: %s", path.name, error)
+        else:
+            if runner.input_shape == tuple(input_shape):
+                return runner
+            stale = runner.input_shape
+            log.warning("cached %s takes %s, not %s: exporting again", path.name, stale, input_shape)
     try:
         export_onnx(network, input_shape, path)
-    except OSError as error:
-        raise RuntimeError(f"could not write {path}: {error}") from error
+    except RuntimeError:
+        raise
+    except Exception as error:  # an unwritable folder, a forward that fails in PyTorch itself...
+        raise RuntimeError(f"could not export {type(network).__name__} to {path}: {error}") from error
     return OnnxRunner(path, threads)
