@@ -12,6 +12,7 @@ from fer_demo.config import Settings
 from fer_demo.errors import UserFacingError
 from fer_demo.models.specs import MODEL_SPECS, TEMPORAL_SPECS, WeightFile
 from fer_demo.models.weights import WeightStore, hash_matches
+from fer_demo.stream import StreamSettings
 
 
 def all_weight_files() -> dict[str, WeightFile]:
@@ -64,13 +65,14 @@ def analyse_video_file(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from fer_demo.export import write_csv, write_json
-    from fer_demo.stream import StreamSettings
     from fer_demo.studio import Studio
     from fer_demo.timeline import record_columns
     from fer_demo.video import VideoProgress, analyze_video
 
     studio = Studio(Settings.from_env())
-    settings = StreamSettings(args.detect_every, args.smoothing, args.temporal)
+    settings = StreamSettings(
+        detect_every=args.detect_every, smoothing=args.smoothing, temporal_model=args.temporal
+    )
     analyzer = studio.stream_analyzer(args.model, settings, args.detect_side)
     with tqdm(unit="frame", desc=Path(args.input).name) as bar:
         for event in analyze_video(args.input, analyzer, Path(args.out), studio.settings.video_limits):
@@ -136,7 +138,12 @@ def build_parser() -> argparse.ArgumentParser:
     video.add_argument("--out", required=True, help="annotated H.264 MP4 to write")
     video.add_argument("--csv", help="one row per frame and face")
     video.add_argument("--json", help="summary and records")
-    video.add_argument("--detect-every", type=int, default=5, help="frames between face detections")
+    video.add_argument(
+        "--detect-every",
+        type=int,
+        default=StreamSettings().detect_every,
+        help="frames between face detections",
+    )
     video.add_argument("--detect-side", type=int, default=None, help="detection resolution (px)")
     video.add_argument("--smoothing", type=float, default=0.3, help="smoothing time constant (s), 0 = off")
 

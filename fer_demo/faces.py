@@ -84,7 +84,8 @@ class FaceDetector:
         small = image
         if scale < 1.0:
             size = (max(1, round(width * scale)), max(1, round(height * scale)))
-            small = np.asarray(Image.fromarray(image).resize(size, Image.BILINEAR))
+            # reducing_gap: box-reduce first, then resample; several times faster, same boxes.
+            small = np.asarray(Image.fromarray(image).resize(size, Image.BILINEAR, reducing_gap=2.0))
         boxes, scores, landmarks = self._network().detect(small, landmarks=True)
         if boxes is None:
             return FaceDetections.empty()

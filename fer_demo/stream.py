@@ -25,9 +25,22 @@ from fer_demo.tracking import FaceTracker
 class StreamSettings:
     """Speed/quality knobs of a stream; the defaults keep 720p30 real time on 2 cores."""
 
-    detect_every: int = 5  # frames between detections; tracking fills the gaps
+    detect_every: int = 10  # frames between detections (1/3 s at 30 fps); tracking fills the gaps
     smoothing: float = 0.3  # seconds: time constant of per-face exponential smoothing, 0 = off
     temporal_model: str | None = None  # an EMO-AffectNet LSTM name (TEMPORAL_SPECS), replaces smoothing
+    # Faces are classified at most this often (Hz; 0 = every frame) and keep their last output in
+    # between: expressions change over tenths of a second, and the LSTM samples at 5 Hz anyway.
+    classify_rate: float = 10.0
+
+
+@dataclass
+class _FaceState:
+    """The last output shown for one track and when it was computed."""
+
+    time: float
+    probabilities: np.ndarray
+    valence: float | None
+    arousal: float | None
 
 
 class StreamAnalyzer:
@@ -48,6 +61,10 @@ class StreamAnalyzer:
         self.tracker = FaceTracker()
         self.smoother = ExponentialSmoother(settings.smoothing)
         self.lstm = LstmTemporalModel(lstm) if lstm is not None else None
+        self.period = 1.0 / settings.classify_rate if settings.classify_rate > 0 else 0.0
+        if self.lstm is not None:  # the LSTM samples features every 0.2 s: classify at least that often
+            self.period = min(self.period or 0.2, 0.2)
+        self.faces: dict[int, _FaceState] = {}
         self.frames = 0
 
     def reset(self) -> None:
@@ -56,6 +73,7 @@ class StreamAnalyzer:
         self.smoother.reset()
         if self.lstm is not None:
             self.lstm.reset()
+        self.faces.clear()
         self.frames = 0
 
     def process(self, image: np.ndarray, time: float) -> list[FaceResult]:
@@ -65,31 +83,50 @@ class StreamAnalyzer:
         self.frames += 1
         faces = self.tracker.update(self.detector.detect(image) if detect else None, time)
         ids = [int(i) for i in faces.track_ids]
+        due = [i for i, track in enumerate(ids) if self._due(track, time)]
+        if due:
+            self._classify(image, faces[np.array(due)], [ids[i] for i in due], time)
+        active = self.tracker.active_ids
+        self.faces = {track: state for track, state in self.faces.items() if track in active}
+        self.smoother.prune(active)
+        if self.lstm is not None:
+            self.lstm.prune(active)
+        return face_results(faces, self._current(ids), self.model)
+
+    def _due(self, track: int, time: float) -> bool:
+        state = self.faces.get(track)
+        return state is None or time - state.time >= self.period - 1e-6
+
+    def _classify(self, image: np.ndarray, faces, ids: list[int], time: float) -> None:
+        """Classify the due faces in one batch and store their (smoothed or LSTM) outputs."""
         crops = face_crops(image, faces, self.model)
         if self.lstm is not None:
             _, features = self.model.predict_with_features(crops)
             by_track = self.lstm.update(ids, time, features)
-            predictions = Predictions(np.stack([by_track[i] for i in ids]) if ids else np.zeros((0, 7)))
-            self.lstm.prune(self.tracker.active_ids)
-        else:
-            predictions = self._smoothed(self.model.predict(crops), ids, time)
-        self.smoother.prune(self.tracker.active_ids)
-        return face_results(faces, predictions, self.model)
-
-    def _smoothed(self, raw: Predictions, ids: list[int], time: float) -> Predictions:
-        if not ids or self.settings.smoothing <= 0:
-            return raw
-        rows, valence, arousal = [], [], []
+            for track in ids:
+                self.faces[track] = _FaceState(time, by_track[track], None, None)
+            return
+        raw = self.model.predict(crops)
         for i, track in enumerate(ids):
-            v = None if raw.valence is None else float(raw.valence[i])
-            a = None if raw.arousal is None else float(raw.arousal[i])
-            p, v, a = self.smoother.update(track, time, raw.probabilities[i], v, a)
-            rows.append(p)
-            valence.append(v)
-            arousal.append(a)
-        has_va = raw.valence is not None
-        return Predictions(
-            np.stack(rows).astype(np.float32),
-            np.asarray(valence, np.float32) if has_va else None,
-            np.asarray(arousal, np.float32) if has_va else None,
-        )
+            valence = None if raw.valence is None else float(raw.valence[i])
+            arousal = None if raw.arousal is None else float(raw.arousal[i])
+            probabilities = raw.probabilities[i]
+            if self.settings.smoothing > 0:
+                probabilities, valence, arousal = self.smoother.update(
+                    track, time, probabilities, valence, arousal
+                )
+            self.faces[track] = _FaceState(time, probabilities, valence, arousal)
+
+    def _current(self, ids: list[int]) -> Predictions:
+        """The stored outputs of the faces ``ids``, as one Predictions."""
+        k = len(self.model.spec.labels)
+        if not ids:
+            empty = np.zeros(0, np.float32) if self.model.spec.has_valence_arousal else None
+            return Predictions(np.zeros((0, k), np.float32), empty, empty)
+        states = [self.faces[track] for track in ids]
+        probabilities = np.stack([state.probabilities for state in states]).astype(np.float32)
+        if not self.model.spec.has_valence_arousal or states[0].valence is None:
+            return Predictions(probabilities)
+        valence = np.asarray([state.valence for state in states], np.float32)
+        arousal = np.asarray([state.arousal for state in states], np.float32)
+        return Predictions(probabilities, valence, arousal)

@@ -109,7 +109,9 @@ def analyze_video(
     started = time.perf_counter()
     last_progress = last_preview = started
     frames = 0
-    with VideoWriter(output, fps=info.fps, audio_from=Path(path) if info.has_audio else None) as writer:
+    audio = Path(path) if info.has_audio else None
+    # ultrafast: half the CPU of veryfast for a file about 3x larger, which keeps 720p real time.
+    with VideoWriter(output, fps=info.fps, preset="ultrafast", audio_from=audio) as writer:
         for frame in read_frames(path):
             image = fit_within(frame.image, limits.output_side)
             faces = analyzer.process(image, frame.time)

@@ -64,8 +64,8 @@ def build_video_tab(studio: Studio) -> None:
                 with gr.Accordion("Advanced settings", open=False):
                     detect_every = gr.Slider(
                         1,
-                        15,
-                        value=5,
+                        30,
+                        value=StreamSettings().detect_every,
                         step=1,
                         label="Detect faces every N frames",
                         info="Faces are tracked between detections. Lower is slower.",
