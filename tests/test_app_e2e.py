@@ -132,3 +132,31 @@ def test_compare_runs_every_ready_model_on_the_same_faces(client):
     assert "Compared **1 model** (mini_xception) on 2 faces" in status
     assert "Face #1: 1/1 agree on **Happiness**" in status
     assert len(table["data"]) == 2
+
+
+def test_video_endpoint_returns_the_annotated_video_and_per_frame_csv(client, tmp_path):
+    from .synthetic_video import make_clip
+
+    clip = make_clip(tmp_path / "clip.mp4", seconds=2.0, fps=10.0, second_face=None)
+    status, _preview, video, _timeline, _va, _plane, summary, csv_path, _json = client.predict(
+        handle_file(str(clip.path)),
+        "mini_xception",
+        "none",
+        2,
+        640,
+        0.3,
+        api_name="/analyze_video",
+    )
+    assert "Done: 20 frames" in status and "**1 face** tracked" in status
+    assert Path(video["video"] if isinstance(video, dict) else video).stat().st_size > 0
+    rows = list(csv.DictReader(Path(csv_path).read_text().splitlines()))
+    assert len(rows) == 20 and {row["face_id"] for row in rows} == {"1"}
+    assert summary["data"][0][0] == 1
+
+
+def test_video_endpoint_explains_a_bad_file(client, tmp_path):
+    path = tmp_path / "notes.mp4"
+    path.write_bytes(b"not a video\n" * 100)
+    with pytest.raises(AppError, match="not a video"):
+        client.predict(handle_file(str(path)), "mini_xception", "none", 5, 640, 0.3,
+                       api_name="/analyze_video")  # fmt: skip

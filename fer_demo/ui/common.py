@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -37,24 +38,42 @@ def pass_file_path(image: gr.Image) -> gr.Image:
     return image
 
 
+def _translate(error: Exception, name: str) -> gr.Error:
+    """The gr.Error a user sees for ``error``; unexpected errors are logged, not shown."""
+    if isinstance(error, gr.Error):
+        return error
+    if isinstance(error, UserFacingError):
+        return gr.Error(str(error), print_exception=False)
+    log.error("unexpected error in %s", name, exc_info=error)
+    return gr.Error(
+        "Something went wrong while analysing this input. It was logged; please try another file or model.",
+        print_exception=False,
+    )
+
+
 def user_errors(fn: Callable) -> Callable:
-    """Turn our errors into ``gr.Error`` and hide unexpected ones behind a plain message."""
+    """Turn our errors into ``gr.Error`` and hide unexpected ones behind a plain message.
+
+    Generator functions (progress-streaming handlers) stay generator functions, so
+    Gradio still streams them and errors raised while iterating are translated too.
+    """
+    if inspect.isgeneratorfunction(fn):
+
+        @functools.wraps(fn)
+        def generator(*args: Any, **kwargs: Any) -> Any:
+            try:
+                yield from fn(*args, **kwargs)
+            except Exception as error:
+                raise _translate(error, fn.__name__) from None
+
+        return generator
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except gr.Error:
-            raise
-        except UserFacingError as error:
-            raise gr.Error(str(error), print_exception=False) from None
-        except Exception:
-            log.exception("unexpected error in %s", fn.__name__)
-            raise gr.Error(
-                "Something went wrong while analysing this input. It was logged; "
-                "please try another file or model.",
-                print_exception=False,
-            ) from None
+        except Exception as error:
+            raise _translate(error, fn.__name__) from None
 
     return wrapper
 
