@@ -56,7 +56,12 @@ def build_video_tab(studio: Studio) -> None:
     with gr.Tab("Video", id="video"):
         with gr.Row():
             with gr.Column(scale=1):
-                video_in = gr.Video(label="Video (mp4, mov, webm, avi, mkv)", sources=["upload"], height=360)
+                video_in = gr.Video(
+                    label="Video (mp4, mov, webm, avi, mkv)",
+                    sources=["upload"],
+                    height=360,
+                    elem_id="video-input",
+                )
                 model = gr.Dropdown(studio.model_choices(), value=default, label="Model")
                 temporal = gr.Dropdown(
                     label="Temporal model (EMO-AffectNet LSTM)", **temporal_options(default)
