@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -22,7 +23,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from fer_demo.models.base import EmotionModel
 from fer_demo.models.specs import MODEL_SPECS
-from fer_demo.models.zoo import ARCHITECTURES
+from fer_demo.models.zoo import ARCHITECTURES, with_fast_backend
 
 
 def per_face_ms(model: EmotionModel, batch: int, runs: int) -> float:
@@ -42,16 +43,23 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--models", nargs="*", default=list(MODEL_SPECS))
     args = parser.parse_args()
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, PyTorch backend")
-    print(f"{'model':<24} {'input':>7} {'params M':>9} {'batch 1 ms/face':>16} {'batch 8 ms/face':>16}")
-    for name in args.models:
-        spec = MODEL_SPECS[name]
-        network = ARCHITECTURES[spec.architecture](spec).eval()
-        model = EmotionModel(spec, network)
-        params = sum(p.numel() for p in network.parameters()) / 1e6
-        size = spec.preprocessing.size
-        one, eight = per_face_ms(model, 1, args.runs), per_face_ms(model, 8, args.runs)
-        print(f"{name:<24} {size:>4}px {params:>9.2f} {one:>16.1f} {eight:>16.1f}")
+    print(f"torch {torch.__version__} with {torch.get_num_threads()} threads; ONNX Runtime with 1 thread")
+    print(
+        f"{'model':<24} {'input':>7} {'params M':>9} {'backend':>12} "
+        f"{'batch 1 ms/face':>16} {'batch 8 ms/face':>16}"
+    )
+    with tempfile.TemporaryDirectory() as cache:
+        for name in args.models:
+            spec = MODEL_SPECS[name]
+            network = ARCHITECTURES[spec.architecture](spec).eval()
+            params = sum(p.numel() for p in network.parameters()) / 1e6
+            size = spec.preprocessing.size
+            pytorch = EmotionModel(spec, network)
+            for model in (pytorch, with_fast_backend(pytorch, Path(cache), key=name)):
+                one, eight = per_face_ms(model, 1, args.runs), per_face_ms(model, 8, args.runs)
+                print(
+                    f"{name:<24} {size:>4}px {params:>9.2f} {model.backend:>12} {one:>16.1f} {eight:>16.1f}"
+                )
 
 
 if __name__ == "__main__":
