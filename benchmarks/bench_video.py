@@ -13,6 +13,7 @@ is sampled while a clip that long is analysed.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import sys
 import tempfile
 import time
@@ -85,12 +86,20 @@ def naive(clip: Path, model: EmotionModel, max_frames: int) -> tuple[float, int]
 
 
 def memory_run(minutes: float, folder: Path) -> None:
+    """Analyse a long clip in a fresh process, so RSS counts only what a video analysis holds."""
     clip = make_clip(folder / "long.mp4", seconds=minutes * 60, fps=30.0, size=(1280, 720), tile_height=300,
                      second_face=None)  # fmt: skip
+    spawn = multiprocessing.get_context("spawn")
+    child = spawn.Process(target=_memory_child, args=(clip.path, minutes, folder))
+    child.start()
+    child.join()
+
+
+def _memory_child(clip_path: Path, minutes: float, folder: Path) -> None:
     model = random_model("enet_b0_8_best_afew", folder)
     analyzer = StreamAnalyzer(model, FaceDetector(max_side=640), StreamSettings())
     marks: dict[int, float] = {}
-    for event in analyze_video(clip.path, analyzer, folder / "long-out.mp4", progress_every=1.0):
+    for event in analyze_video(clip_path, analyzer, folder / "long-out.mp4", progress_every=1.0):
         done = getattr(event, "frames_done", getattr(event, "frames", 0))
         video_minute = int(done / 30 / 60)
         marks.setdefault(video_minute, rss_mb()[0])
@@ -107,9 +116,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--naive-frames", type=int, default=60, help="frames timed for the naive loop")
     parser.add_argument("--memory-minutes", type=float, default=0.0)
+    parser.add_argument("--memory-only", action="store_true", help="skip the speed table")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
+        if args.memory_only:
+            memory_run(args.memory_minutes or 10.0, folder)
+            return
         clip = make_clip(folder / "clip.mp4", seconds=args.seconds, fps=30.0, size=(1280, 720),
                          tile_height=300, second_face=None)  # fmt: skip
         short = make_clip(folder / "short.mp4", seconds=5.0, fps=30.0, size=(1280, 720), tile_height=300,

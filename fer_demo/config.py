@@ -50,6 +50,10 @@ class Settings:
     video_max_seconds: int = 600  # FER_DEMO_VIDEO_MAX_SECONDS: longer videos are refused
     video_max_side: int = 4096  # FER_DEMO_VIDEO_MAX_SIDE: larger videos are refused
     video_output_side: int = 1280  # FER_DEMO_VIDEO_OUTPUT_SIDE: frames are analysed at most this large
+    webcam_sessions: int = 4  # FER_DEMO_WEBCAM_SESSIONS: live streams served at once; others queue
+    webcam_time_limit: int = 120  # FER_DEMO_WEBCAM_TIME_LIMIT: seconds of streaming before re-queueing
+    webcam_detect_max_side: int = 320  # FER_DEMO_WEBCAM_DETECT_SIDE: webcam faces are big; small is fast
+    webcam_idle_seconds: int = 300  # FER_DEMO_WEBCAM_IDLE_SECONDS: a stopped session is freed after this
 
     @property
     def video_limits(self) -> VideoLimits:
@@ -70,4 +74,8 @@ class Settings:
             video_max_seconds=_env_int("FER_DEMO_VIDEO_MAX_SECONDS", base.video_max_seconds),
             video_max_side=_env_int("FER_DEMO_VIDEO_MAX_SIDE", base.video_max_side),
             video_output_side=_env_int("FER_DEMO_VIDEO_OUTPUT_SIDE", base.video_output_side),
+            webcam_sessions=_env_int("FER_DEMO_WEBCAM_SESSIONS", base.webcam_sessions),
+            webcam_time_limit=_env_int("FER_DEMO_WEBCAM_TIME_LIMIT", base.webcam_time_limit),
+            webcam_detect_max_side=_env_int("FER_DEMO_WEBCAM_DETECT_SIDE", base.webcam_detect_max_side),
+            webcam_idle_seconds=_env_int("FER_DEMO_WEBCAM_IDLE_SECONDS", base.webcam_idle_seconds),
         )

@@ -1,8 +1,9 @@
 """A self-cleaning folder for the files users download (CSV, JSON, videos).
 
 Faces are biometric data: exports live in the system temp folder, each in a
-folder of its own, and anything older than ``max_age`` seconds is deleted the
-next time an export is written.
+folder of its own, and a folder where nothing changed for ``max_age`` seconds
+is deleted the next time an export is written (a live session's growing CSV
+keeps its folder alive).
 """
 
 from __future__ import annotations
@@ -22,10 +23,15 @@ def new_export_dir(max_age: float = 3600.0, root: Path = ROOT) -> Path:
     cutoff = time.time() - max_age
     for old in root.iterdir():
         try:
-            if old.stat().st_mtime < cutoff:
+            if _last_change(old) < cutoff:
                 shutil.rmtree(old, ignore_errors=True)
         except FileNotFoundError:  # another request purged it first
             pass
     folder = root / uuid.uuid4().hex
     folder.mkdir()
     return folder
+
+
+def _last_change(folder: Path) -> float:
+    """When the folder or any file in it last changed."""
+    return max([folder.stat().st_mtime, *(f.stat().st_mtime for f in folder.iterdir())])

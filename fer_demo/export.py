@@ -60,3 +60,30 @@ def write_json(payload: dict, path: Path) -> Path:
     path = Path(path)
     path.write_text(json.dumps(payload, indent=2), encoding="utf-8")
     return path
+
+
+class CsvLog:
+    """A CSV file that grows row by row, so a long live session costs disk, not memory."""
+
+    def __init__(self, path: Path, columns: list[str]) -> None:
+        self.path = Path(path)
+        self.columns = columns
+        self._handle = self.path.open("w", newline="", encoding="utf-8")
+        self._writer = csv.DictWriter(self._handle, fieldnames=columns, extrasaction="ignore")
+        self._writer.writeheader()
+
+    def write(self, rows: list[dict]) -> None:
+        self._writer.writerows(rows)
+
+    def flush(self) -> None:
+        self._handle.flush()
+
+    def truncate(self) -> None:
+        """Drop every row, keep the header."""
+        self._handle.seek(0)
+        self._handle.truncate()
+        self._writer.writeheader()
+
+    def delete(self) -> None:
+        self._handle.close()
+        self.path.unlink(missing_ok=True)

@@ -116,6 +116,14 @@ def comparison_chart(
 MAX_POINTS = 4000  # per line: more than a screen shows, few enough to stay fast in the browser
 
 
+def _column(rows: Sequence[dict], key: str) -> np.ndarray:
+    """One field of every row as a float array (None becomes NaN, a gap in the line).
+
+    Plotly validates arrays in one step but Python lists value by value: ~10x faster.
+    """
+    return np.array([np.nan if r[key] is None else r[key] for r in rows], np.float64)
+
+
 def _thin(rows: Sequence[dict]) -> Sequence[dict]:
     step = max(1, len(rows) // MAX_POINTS)
     return rows[::step]
@@ -137,7 +145,7 @@ def emotion_timeline(
     )
     for row, face in enumerate(faces, start=1):
         rows = _thin(groups[face])
-        times = [r["time"] for r in rows]
+        times = _column(rows, "time")
         for label in CANONICAL_LABELS:
             if label not in rows[0]:
                 continue
@@ -145,7 +153,7 @@ def emotion_timeline(
                 row=row,
                 col=1,
                 x=times,
-                y=[r[label] for r in rows],
+                y=_column(rows, label),
                 mode="lines",
                 name=label,
                 legendgroup=label,
@@ -171,13 +179,13 @@ def valence_arousal_timeline(groups: dict[int, list[dict]]) -> go.Figure:
     for face, rows in groups.items():
         rows = _thin(rows)
         colour = _rgb(face_colour(face - 1))
-        times = [r["time"] for r in rows]
+        times = _column(rows, "time")
         for panel, key in ((1, "valence"), (2, "arousal")):
             figure.add_scatter(
                 row=panel,
                 col=1,
                 x=times,
-                y=[r[key] for r in rows],
+                y=_column(rows, key),
                 mode="lines",
                 name=f"Face #{face}",
                 legendgroup=str(face),
@@ -218,8 +226,8 @@ def circumplex(groups: dict[int, list[dict]], trail: int | None = None) -> go.Fi
         drawn = True
         colour = _rgb(face_colour(face - 1))
         figure.add_scatter(
-            x=[r["valence"] for r in points],
-            y=[r["arousal"] for r in points],
+            x=_column(points, "valence"),
+            y=_column(points, "arousal"),
             mode="lines",
             line={"color": colour, "width": 2},
             opacity=0.6,

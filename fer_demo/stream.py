@@ -4,7 +4,9 @@ One :class:`StreamAnalyzer` per stream holds the tracker and the temporal
 state, so face ids persist across frames and smoothing or the EMO-AffectNet
 LSTM sees each face's history. Detection runs every ``detect_every`` frames
 (MTCNN is the costly step); faces are tracked in between, and all faces of
-a frame are classified in one batch.
+a frame are classified in one batch. A frame that ran the detector classifies
+only faces it has never seen: the others wait one frame, so no single frame
+pays for both (what keeps a live stream's worst frames short).
 """
 
 from __future__ import annotations
@@ -66,6 +68,8 @@ class StreamAnalyzer:
             self.period = min(self.period or 0.2, 0.2)
         self.faces: dict[int, _FaceState] = {}
         self.frames = 0
+        self.detected = False  # what the last frame did: callers schedule their own extra work around it
+        self.classified = 0
 
     def reset(self) -> None:
         """Forget every face: the next frame starts a new stream."""
@@ -83,7 +87,8 @@ class StreamAnalyzer:
         self.frames += 1
         faces = self.tracker.update(self.detector.detect(image) if detect else None, time)
         ids = [int(i) for i in faces.track_ids]
-        due = [i for i, track in enumerate(ids) if self._due(track, time)]
+        due = [i for i, track in enumerate(ids) if self._due(track, time, new_only=detect)]
+        self.detected, self.classified = detect, len(due)
         if due:
             self._classify(image, faces[np.array(due)], [ids[i] for i in due], time)
         active = self.tracker.active_ids
@@ -93,9 +98,9 @@ class StreamAnalyzer:
             self.lstm.prune(active)
         return face_results(faces, self._current(ids), self.model)
 
-    def _due(self, track: int, time: float) -> bool:
+    def _due(self, track: int, time: float, new_only: bool = False) -> bool:
         state = self.faces.get(track)
-        return state is None or time - state.time >= self.period - 1e-6
+        return state is None or (not new_only and time - state.time >= self.period - 1e-6)
 
     def _classify(self, image: np.ndarray, faces, ids: list[int], time: float) -> None:
         """Classify the due faces in one batch and store their (smoothed or LSTM) outputs."""

@@ -124,3 +124,24 @@ def true_boxes(clip: Clip, face_in_tile: dict[int, np.ndarray]) -> list[dict[int
         {tile: face_in_tile[tile] + np.array([x, y, x, y], np.float32) for tile, (x, y) in positions.items()}
         for positions in clip.positions
     ]
+
+
+def webcam_frames(
+    count: int, size: tuple[int, int] = (640, 480), tile_height: int = 220, both: bool = False
+) -> Iterator[np.ndarray]:
+    """Camera-like RGB frames: the astronaut sways left and right (and the portrait stands still).
+
+    Like a real sensor, every frame carries a little noise, so no two are identical.
+    """
+    width, height = size
+    tiles = face_tiles(tile_height)
+    background = _background(width, height)
+    rng = np.random.default_rng(0)
+    for i in range(count):
+        frame = background + rng.integers(0, 3, background.shape, np.uint8)
+        x = round(40 + 30 * np.sin(i / 5))  # a few pixels per frame, like a person moving on a call
+        frame[height - tile_height - 10 : height - 10, x : x + tiles[0].shape[1]] = tiles[0]
+        if both:
+            portrait = tiles[1]
+            frame[10 : 10 + tile_height, width - portrait.shape[1] - 10 : width - 10] = portrait
+        yield frame

@@ -6,6 +6,8 @@ Every event has an ``api_name``; every failure a user can cause becomes a
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import gradio as gr
 
 from fer_demo.studio import Studio
@@ -13,11 +15,12 @@ from fer_demo.ui.api import register_api
 from fer_demo.ui.image_tab import build_image_tab
 from fer_demo.ui.models_tab import build_models_tab
 from fer_demo.ui.video_tab import build_video_tab
+from fer_demo.ui.webcam_tab import build_webcam_tab
 
 INTRO = """# Facial expression recognition studio
 See what published facial expression models say about a photo or a video: every face is
-found (MTCNN), tracked and classified by the model you choose. Uploads are deleted after
-the session.
+found (MTCNN), tracked and classified by the model you choose, on a photo, a video or your
+webcam live. Uploads and results are deleted after the session.
 """
 
 
@@ -28,10 +31,26 @@ def build_demo(studio: Studio) -> gr.Blocks:
         with gr.Tabs():
             build_image_tab(studio)
             build_video_tab(studio)
+            build_webcam_tab(studio)
             build_models_tab(studio)
         register_api(studio)
+        demo.unload(release_session_state(demo))
     demo.queue(default_concurrency_limit=2, max_size=64)
     return demo
+
+
+def release_session_state(demo: gr.Blocks) -> Callable[[gr.Request], None]:
+    """Free a browser session's state (webcam buffers, files) as soon as its tab closes.
+
+    Gradio itself keeps a closed session's state for an hour in case the tab reopens.
+    """
+
+    def release(request: gr.Request) -> None:
+        holder = getattr(demo, "state_holder", None)
+        if holder is not None and request.session_hash in holder:
+            holder.delete_state(request.session_hash)
+
+    return release
 
 
 __all__ = ["build_demo"]

@@ -11,9 +11,14 @@ from typing import Any
 import gradio as gr
 
 from fer_demo.errors import UserFacingError
+from fer_demo.model_cards import weights_status
+from fer_demo.models.specs import TEMPORAL_SPECS, get_spec
 from fer_demo.models.weights import Progress
+from fer_demo.studio import Studio
 
 log = logging.getLogger(__name__)
+
+NO_TEMPORAL = "none"  # the temporal-model picker's "no LSTM" choice
 
 
 def pass_file_path(image: gr.Image) -> gr.Image:
@@ -90,3 +95,27 @@ def download_progress(progress: gr.Progress) -> Progress:
             progress(None, desc=f"Downloading model weights: {done / 1e6:.0f} MB")
 
     return report
+
+
+def model_note(studio: Studio, name: str) -> str:
+    """The line under the model picker: accuracy, license, weight status and fix."""
+    spec = get_spec(name)
+    return (
+        f"**{spec.display_name}**: {spec.reported_accuracy}. License: {spec.license}. "
+        f"Weights: {weights_status(studio.availability(name))}"
+    )
+
+
+def temporal_options(model_name: str) -> dict:
+    """Choices of the temporal-model picker: the model's LSTMs, shown only for models that have them."""
+    names = get_spec(model_name).temporal_models
+    choices = [("none (exponential smoothing)", NO_TEMPORAL)]
+    choices += [(f"{TEMPORAL_SPECS[n].display_name} ({TEMPORAL_SPECS[n].reported})", n) for n in names]
+    return {"choices": choices, "value": NO_TEMPORAL, "visible": bool(names)}
+
+
+def follow_model(model: gr.Dropdown, temporal: gr.Dropdown, api_name: str) -> None:
+    """Offer the chosen model's temporal models (and hide the picker for models without any)."""
+    model.change(
+        lambda name: gr.Dropdown(**temporal_options(name)), model, temporal, api_name=api_name, queue=False
+    )

@@ -11,26 +11,16 @@ import pandas as pd
 from fer_demo.compare import agreement, comparison_rows
 from fer_demo.downloads import new_export_dir
 from fer_demo.export import face_columns, face_rows, write_csv, write_json
-from fer_demo.model_cards import weights_status
 from fer_demo.models.specs import get_spec
 from fer_demo.plots import comparison_chart, empty_figure, probability_chart
 from fer_demo.render import annotate
 from fer_demo.studio import Studio
-from fer_demo.ui.common import download_progress, pass_file_path, user_errors
+from fer_demo.ui.common import download_progress, model_note, pass_file_path, user_errors
 
 log = logging.getLogger(__name__)
 
 IMAGE_EXAMPLES = ["examples/astronaut.jpg", "examples/biden-portrait.jpg", "examples/two-faces.jpg"]
 NO_FACES = "No faces found. Try a photo where faces are larger, frontal and well lit."
-
-
-def model_note(studio: Studio, name: str) -> str:
-    """The line under the model picker: accuracy, license, weight status and fix."""
-    spec = get_spec(name)
-    return (
-        f"**{spec.display_name}**: {spec.reported_accuracy}. License: {spec.license}. "
-        f"Weights: {weights_status(studio.availability(name))}"
-    )
 
 
 def analysis_summary(count: int, display_name: str, elapsed: float) -> str:

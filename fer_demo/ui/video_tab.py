@@ -10,27 +10,17 @@ import pandas as pd
 
 from fer_demo.downloads import new_export_dir
 from fer_demo.export import write_csv, write_json
-from fer_demo.models.specs import TEMPORAL_SPECS, get_spec
 from fer_demo.plots import circumplex, emotion_timeline, valence_arousal_timeline
 from fer_demo.stream import StreamSettings
 from fer_demo.studio import Studio
 from fer_demo.timeline import by_face, record_columns
-from fer_demo.ui.common import download_progress, user_errors
+from fer_demo.ui.common import NO_TEMPORAL, download_progress, follow_model, temporal_options, user_errors
 from fer_demo.video import VideoProgress, VideoResult, analyze_video
 
 log = logging.getLogger(__name__)
 
-NO_TEMPORAL = "none"
 SUMMARY_COLUMNS = ["face_id", "first_seen_s", "last_seen_s", "time_on_screen_s", "dominant_emotion",
                    "dominant_mean_probability", "mean_valence", "mean_arousal"]  # fmt: skip
-
-
-def temporal_options(model_name: str) -> dict:
-    """Choices of the temporal-model picker: the model's LSTMs, shown only for models that have them."""
-    names = get_spec(model_name).temporal_models
-    choices = [("none (exponential smoothing)", NO_TEMPORAL)]
-    choices += [(f"{TEMPORAL_SPECS[n].display_name} ({TEMPORAL_SPECS[n].reported})", n) for n in names]
-    return {"choices": choices, "value": NO_TEMPORAL, "visible": bool(names)}
 
 
 def progress_text(event: VideoProgress) -> str:
@@ -109,13 +99,7 @@ def build_video_tab(studio: Studio) -> None:
             csv_file = gr.File(label="CSV: one row per frame and face", interactive=False)
             json_file = gr.File(label="JSON", interactive=False)
 
-    model.change(
-        lambda name: gr.Dropdown(**temporal_options(name)),
-        model,
-        temporal,
-        api_name="video_temporal_models",
-        queue=False,
-    )
+    follow_model(model, temporal, api_name="video_temporal_models")
     outputs = [status, preview, video_out, timeline, va_timeline, va_plane, summary, csv_file, json_file]
 
     @user_errors
