@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import threading
 
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no usage data leaves the server
+
+from fer_demo.cli import all_weight_files, download_weights
 from fer_demo.config import Settings
 from fer_demo.studio import Studio
 from fer_demo.ui import build_demo
@@ -17,7 +22,11 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=settings.port, help="port (FER_DEMO_PORT)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    demo = build_demo(Studio(settings))
+    studio = Studio(settings)
+    if os.environ.get("FER_DEMO_PREFETCH") == "1":  # fetch every model's weights while the UI is already up
+        names = list(all_weight_files())
+        threading.Thread(target=download_weights, args=(studio.zoo.store, names), daemon=True).start()
+    demo = build_demo(studio)
     demo.launch(
         server_name=args.host,
         server_port=args.port,

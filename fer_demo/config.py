@@ -17,6 +17,11 @@ def _env_int(name: str, default: int) -> int:
         raise ValueError(f"{name} must be a whole number, got {raw!r}") from error
 
 
+def _default_host() -> str:
+    """Loopback on a laptop; every interface on a Hugging Face Space (which sets SYSTEM=spaces)."""
+    return "0.0.0.0" if os.environ.get("SYSTEM") == "spaces" else "127.0.0.1"
+
+
 def default_weights_dir() -> Path:
     """Where weights are looked for and downloaded to: ``FER_DEMO_WEIGHTS_DIR`` or a user cache."""
     configured = os.environ.get("FER_DEMO_WEIGHTS_DIR", "").strip()
@@ -63,8 +68,8 @@ class Settings:
     def from_env(cls) -> Settings:
         base = cls()
         return cls(
-            host=os.environ.get("FER_DEMO_HOST", base.host),
-            port=_env_int("FER_DEMO_PORT", base.port),
+            host=os.environ.get("FER_DEMO_HOST") or os.environ.get("GRADIO_SERVER_NAME") or _default_host(),
+            port=_env_int("FER_DEMO_PORT", _env_int("GRADIO_SERVER_PORT", base.port)),
             default_model=os.environ.get("FER_DEMO_MODEL", base.default_model),
             weights_dir=default_weights_dir(),
             detect_max_side=_env_int("FER_DEMO_DETECT_MAX_SIDE", base.detect_max_side),

@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(tempfile.gettempdir()) / "fer-demo-exports"
 
 
-def new_export_dir(max_age: float = 3600.0, root: Path = ROOT) -> Path:
+def new_export_dir(max_age: float = 1800.0, root: Path = ROOT) -> Path:
     """A fresh folder for one request's downloads, after purging stale ones."""
     root.mkdir(parents=True, exist_ok=True)
     cutoff = time.time() - max_age

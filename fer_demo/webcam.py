@@ -217,8 +217,9 @@ class WebcamSession:
         return None
 
     def _status(self, time: float, faces: int, frame: np.ndarray) -> str:
-        span = self._recent[-1] - self._recent[0] if len(self._recent) > 1 else 0.0
-        fps = (len(self._recent) - 1) / span if span > 0 else 0.0
+        recent = [t for t in self._recent if t >= time - 2.0]  # the rate now, not since the start
+        span = recent[-1] - recent[0] if len(recent) > 1 else 0.0
+        fps = (len(recent) - 1) / span if span > 0 else 0.0
         if faces:
             found = f"**{faces} face{'s' if faces != 1 else ''}**"
         elif float(frame.mean()) < self.settings.dark_level:

@@ -145,3 +145,16 @@ def webcam_frames(
             portrait = tiles[1]
             frame[10 : 10 + tile_height, width - portrait.shape[1] - 10 : width - 10] = portrait
         yield frame
+
+
+def write_y4m(path: Path, frames: Iterator[np.ndarray], fps: int = 15) -> Path:
+    """A YUV4MPEG2 (4:2:0) file: what Chromium's fake camera plays with --use-file-for-fake-video-capture."""
+    frames = list(frames)
+    height, width = frames[0].shape[:2]
+    with open(path, "wb") as out:
+        out.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+        for frame in frames:
+            y, u, v = Image.fromarray(frame).convert("YCbCr").split()
+            half = (width // 2, height // 2)
+            out.write(b"FRAME\n" + y.tobytes() + u.resize(half).tobytes() + v.resize(half).tobytes())
+    return Path(path)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import csv
+import io
 import socket
 from pathlib import Path
 
+import gradio as gr
+import numpy as np
 import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
@@ -13,9 +16,11 @@ from PIL import Image
 
 from fer_demo.config import Settings
 from fer_demo.studio import Studio
-from fer_demo.ui import build_demo
+from fer_demo.ui import build_demo, release_session_state
 
 from .conftest import EXAMPLES
+from .stream_client import AppSession
+from .synthetic_video import webcam_frames
 
 
 def free_port() -> int:
@@ -25,14 +30,17 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory):
+def demo(tmp_path_factory):
     settings = Settings(weights_dir=tmp_path_factory.mktemp("weights"), max_image_pixels=20_000_000)
     demo = build_demo(Studio(settings))
-    _, url, _ = demo.launch(
-        server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True
-    )
-    yield Client(url, verbose=False, download_files=str(tmp_path_factory.mktemp("downloads")))
+    demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
+    yield demo
     demo.close()
+
+
+@pytest.fixture(scope="module")
+def client(demo, tmp_path_factory):
+    return Client(demo.local_url, verbose=False, download_files=str(tmp_path_factory.mktemp("downloads")))
 
 
 def test_every_event_has_a_stable_api_name(client):
@@ -160,3 +168,39 @@ def test_video_endpoint_explains_a_bad_file(client, tmp_path):
     with pytest.raises(AppError, match="not a video"):
         client.predict(handle_file(str(path)), "mini_xception", "none", 5, 640, 0.3,
                        api_name="/analyze_video")  # fmt: skip
+
+
+def test_webcam_stream_sends_back_annotated_frames_and_keeps_the_session(client):
+    frames = list(webcam_frames(8))
+    session = AppSession(client.src)
+    try:
+        answers = session.stream("webcam_stream", frames, "mini_xception", "none")
+        assert len(answers) == 8
+        images = [a[0] for a in answers if isinstance(a[0], dict) and a[0].get("url")]
+        assert len(images) == 8 and len({image["url"] for image in images}) == 8  # a new frame each time
+        annotated = np.asarray(Image.open(io.BytesIO(session.fetch(images[-1]))))
+        assert annotated.shape == (480, 640, 3)
+        assert np.abs(annotated.astype(int) - frames[-1]).max() > 100  # the box and caption are drawn
+        status, timeline = answers[0][1], answers[0][2]
+        assert "1 face" in status
+        assert timeline["type"] == "plotly" and "Happiness" in timeline["plot"]
+        # The session's state outlives the stream: its CSV holds one row per frame and face.
+        (csv_file,) = session.call("webcam_csv")
+        rows = list(csv.DictReader(io.StringIO(session.fetch(csv_file).decode())))
+        assert len(rows) == 8 and {row["face_id"] for row in rows} == {"1"}
+        assert sum(row["top_label"] == "Happiness" for row in rows) >= 7
+    finally:
+        session.close()
+
+
+def test_closing_the_tab_frees_the_webcam_session_at_once(demo):
+    session = AppSession(demo.local_url)
+    try:
+        session.stream("webcam_stream", list(webcam_frames(2)), "mini_xception", "none")
+        (live,) = [v for v in demo.state_holder[session.session_hash].state_data.values() if v is not None]
+        assert live.frames.folder.exists() and live.analysis.log.path.exists()
+        release_session_state(demo)(gr.Request(session_hash=session.session_hash))  # what unload runs
+        assert not live.frames.folder.exists() and not live.analysis.log.path.exists()
+        assert live not in demo.state_holder[session.session_hash].state_data.values()
+    finally:
+        session.close()

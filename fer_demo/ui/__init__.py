@@ -18,17 +18,18 @@ from fer_demo.ui.video_tab import build_video_tab
 from fer_demo.ui.webcam_tab import build_webcam_tab
 
 INTRO = """# Facial expression recognition studio
-See what published facial expression models say about a photo or a video: every face is
-found (MTCNN), tracked and classified by the model you choose, on a photo, a video or your
-webcam live. Uploads and results are deleted after the session.
+See what published facial expression models say about a photo, a video or your webcam, live:
+every face is found (MTCNN), tracked and classified by the model you choose. Uploads and
+results are deleted after the session.
 """
 
 
 def build_demo(studio: Studio) -> gr.Blocks:
     """The whole app. Loads no model: they load on first use."""
-    with gr.Blocks(title="FER studio", delete_cache=(1800, 3600)) as demo:
+    # Faces are biometric data: Gradio deletes uploads and outputs older than 30 min every 10 min.
+    with gr.Blocks(title="FER studio", delete_cache=(600, 1800), analytics_enabled=False) as demo:
         gr.Markdown(INTRO)
-        with gr.Tabs():
+        with gr.Tabs(overflow_behavior="wrap"):  # every tab visible on a phone, none hidden in a menu
             build_image_tab(studio)
             build_video_tab(studio)
             build_webcam_tab(studio)
@@ -53,4 +54,4 @@ def release_session_state(demo: gr.Blocks) -> Callable[[gr.Request], None]:
     return release
 
 
-__all__ = ["build_demo"]
+__all__ = ["build_demo", "release_session_state"]

@@ -20,6 +20,7 @@ from fer_demo.ui.common import download_progress, model_note, pass_file_path, us
 log = logging.getLogger(__name__)
 
 IMAGE_EXAMPLES = ["examples/astronaut.jpg", "examples/biden-portrait.jpg", "examples/two-faces.jpg"]
+EXAMPLE_LABELS = ["Astronaut Eileen Collins (NASA)", "Official portrait (White House)", "Two faces"]
 NO_FACES = "No faces found. Try a photo where faces are larger, frontal and well lit."
 
 
@@ -36,7 +37,11 @@ def build_image_tab(studio: Studio) -> None:
             with gr.Column(scale=1):
                 image_in = pass_file_path(
                     gr.Image(
-                        label="Photo", type="filepath", sources=["upload", "clipboard", "webcam"], height=420
+                        label="Photo",
+                        type="filepath",
+                        sources=["upload", "clipboard", "webcam"],
+                        height=420,
+                        elem_id="image-input",
                     )
                 )
                 model = gr.Dropdown(
@@ -49,16 +54,26 @@ def build_image_tab(studio: Studio) -> None:
                 with gr.Row():
                     analyse = gr.Button("Analyse faces", variant="primary")
                     compare = gr.Button("Compare all available models")
-                gr.Examples(IMAGE_EXAMPLES, inputs=image_in, label="Examples (public domain)")
+                gr.Examples(
+                    IMAGE_EXAMPLES,
+                    inputs=image_in,
+                    label="Examples (public domain)",
+                    example_labels=EXAMPLE_LABELS,  # text for screen readers, not only thumbnails
+                )
             with gr.Column(scale=1):
                 image_out = gr.Image(
-                    label="Faces found", type="numpy", format="jpeg", height=420, interactive=False
+                    label="Faces found",
+                    type="numpy",
+                    format="jpeg",
+                    height=420,
+                    interactive=False,
+                    elem_id="image-output",
                 )
-                status = gr.Markdown()
-        chart = gr.Plot(label="Expression probabilities per face")
+                status = gr.Markdown(elem_id="image-status")
+        chart = gr.Plot(label="Expression probabilities per face", elem_id="image-chart")
         table = gr.Dataframe(label="Results per face", interactive=False, wrap=True)
         with gr.Row():
-            csv_file = gr.File(label="CSV", interactive=False)
+            csv_file = gr.File(label="CSV", interactive=False, elem_id="image-csv")
             json_file = gr.File(label="JSON", interactive=False)
 
     model.change(lambda name: model_note(studio, name), model, note, api_name="model_info", queue=False)

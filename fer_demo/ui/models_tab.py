@@ -25,5 +25,5 @@ def build_models_tab(studio: Studio) -> None:
     with gr.Tab("About the models", id="models"):
         gr.Markdown(INTRO)
         refresh = gr.Button("Refresh weight status", size="sm")
-        cards = gr.Markdown(all_cards(studio))
+        cards = gr.Markdown(all_cards(studio), elem_id="model-cards")
     refresh.click(lambda: all_cards(studio), None, cards, api_name="model_cards", queue=False)

@@ -85,12 +85,14 @@ def build_video_tab(studio: Studio) -> None:
                     start = gr.Button("Analyse video", variant="primary")
                     cancel = gr.Button("Cancel", variant="stop")
             with gr.Column(scale=1):
-                status = gr.Markdown("Upload a video and press **Analyse video**.")
+                status = gr.Markdown("Upload a video and press **Analyse video**.", elem_id="video-status")
                 preview = gr.Image(
                     label="Preview", type="numpy", format="jpeg", height=300, interactive=False
                 )
-                video_out = gr.Video(label="Annotated video (H.264)", height=360, interactive=False)
-        timeline = gr.Plot(label="Expressions over time, per face")
+                video_out = gr.Video(
+                    label="Annotated video (H.264)", height=360, interactive=False, elem_id="video-output"
+                )
+        timeline = gr.Plot(label="Expressions over time, per face", elem_id="video-timeline")
         with gr.Row():
             va_timeline = gr.Plot(label="Valence and arousal over time")
             va_plane = gr.Plot(label="Valence / arousal circumplex")

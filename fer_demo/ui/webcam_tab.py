@@ -127,9 +127,11 @@ def build_webcam_tab(studio: Studio) -> None:
                     interactive=False,
                     elem_id="webcam-output",
                 )
-                status = gr.Markdown(WAITING)
+                status = gr.Markdown(WAITING, elem_id="webcam-status")
         with gr.Row():
-            timeline = gr.Plot(label="Live timeline (last minute, refreshed every second)")
+            timeline = gr.Plot(
+                label="Live timeline (last minute, refreshed every second)", elem_id="webcam-timeline"
+            )
             plane = gr.Plot(label="Valence / arousal (last 5 seconds)")
         live = gr.State(None, time_to_live=settings.webcam_idle_seconds, delete_callback=close_session)
 

@@ -1,0 +1,110 @@
+"""A real Chromium (Debian's, headless) driving the running app, with a fake camera.
+
+Every test saves a screenshot under ``test-artifacts/browser/``; a failing test
+also keeps the server log there. Without Chromium the browser tests are
+skipped, unless ``FER_DEMO_REQUIRE_BROWSER=1`` (CI sets it) makes that a failure;
+``FER_DEMO_CHROMIUM`` names another Chromium-based browser.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from fer_demo.config import Settings
+from fer_demo.studio import Studio
+from fer_demo.ui import build_demo
+
+from ..synthetic_video import webcam_frames, write_y4m
+from ..test_app_e2e import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts" / "browser"
+CHROMIUM = os.environ.get("FER_DEMO_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_FLAGS = [  # the closed network refuses Chromium's background connections: turn them off
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+]  # fmt: skip
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call":
+        item.failed_call = report.failed
+    return report
+
+
+@pytest.fixture(scope="session")
+def server_log(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("server") / "server.log"
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.getLogger().addHandler(handler)
+    logging.getLogger().setLevel(logging.INFO)
+    yield path
+    logging.getLogger().removeHandler(handler)
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory, server_log) -> str:
+    settings = Settings(weights_dir=tmp_path_factory.mktemp("weights"))
+    demo = build_demo(Studio(settings))
+    demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
+    yield demo.local_url
+    demo.close()
+
+
+@pytest.fixture(scope="session")
+def browser(tmp_path_factory):
+    if CHROMIUM is None:
+        message = "Chromium is not installed (apt-get install chromium)"
+        if os.environ.get("FER_DEMO_REQUIRE_BROWSER") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    camera = write_y4m(tmp_path_factory.mktemp("camera") / "face.y4m", webcam_frames(45), fps=15)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[*CHROMIUM_FLAGS, f"--use-file-for-fake-video-capture={camera}"],
+        )
+        yield browser
+        browser.close()
+
+
+def _open_page(browser, request, server_log, width: int, height: int):
+    context = browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True)
+    context.grant_permissions(["camera"])
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    yield page
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    name = request.node.name.replace("/", "_")
+    try:
+        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    finally:
+        log_copy = ARTIFACTS / f"{name}.server.log"
+        if getattr(request.node, "failed_call", False):
+            shutil.copy(server_log, log_copy)
+        else:
+            log_copy.unlink(missing_ok=True)  # a log left by an earlier failure of this test
+        context.close()
+
+
+@pytest.fixture
+def page(browser, request, server_log):
+    yield from _open_page(browser, request, server_log, 1280, 900)
+
+
+@pytest.fixture
+def phone(browser, request, server_log):
+    """A phone-width page (390 px, an iPhone 12-15)."""
+    yield from _open_page(browser, request, server_log, 390, 844)

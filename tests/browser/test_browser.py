@@ -1,0 +1,112 @@
+"""Every tab used the way people use it, in Chromium."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+
+import pytest
+
+from ..conftest import EXAMPLES
+from ..synthetic_video import make_clip
+
+MODEL_NAMES = ["mini_xception", "emonet_8", "emonet_5", "emo_affectnet_resnet50", "enet_b0_7", "enet_b2_7",
+               "enet_b0_8_best_afew", "enet_b0_8_best_vgaf", "enet_b2_8", "enet_b0_8_va_mtl"]  # fmt: skip
+
+
+def open_tab(page, url: str, name: str) -> None:
+    page.goto(url)
+    page.get_by_role("tab", name=name).click()  # inactive tabs are not rendered until clicked
+
+
+def test_image_tab_annotates_an_example_and_downloads_the_csv(page, app_url):
+    open_tab(page, app_url, "Image")
+    page.locator("#image-input input[type=file]").set_input_files(str(EXAMPLES / "two-faces.jpg"))
+    page.get_by_role("button", name="Analyse faces").click()
+    page.locator("#image-output img").wait_for()
+    page.locator("#image-chart .js-plotly-plot").wait_for()
+    assert "2 faces" in page.locator("#image-status").inner_text()
+    with page.expect_download() as download:
+        page.locator("#image-csv a").first.click()
+    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
+    assert len(rows) == 2 and {row["model"] for row in rows} == {"mini_xception"}
+    assert any(row["top_label"] == "Happiness" for row in rows)
+
+
+def test_video_tab_shows_progress_plays_the_result_and_draws_the_timeline(page, app_url, tmp_path):
+    clip = make_clip(tmp_path / "clip.mp4", seconds=6.0, fps=15.0, second_face=None)
+    open_tab(page, app_url, "Video")
+    page.locator("#video-input input[type=file]").set_input_files(str(clip.path))
+    page.locator("#video-input video").wait_for()  # the upload finished
+    page.get_by_role("button", name="Analyse video").click()
+    status = page.locator("#video-status")
+    status.filter(has_text=re.compile(r"Analysing: frame \d+ / 90")).wait_for()  # progress while it runs
+    status.filter(has_text="Done").wait_for(timeout=120_000)
+    video = page.locator("#video-output video")
+    video.wait_for()
+    page.wait_for_function(
+        "el => el.readyState >= 1 && isFinite(el.duration)", arg=video.element_handle(), timeout=30_000
+    )
+    assert video.evaluate("el => el.duration") == pytest.approx(6.0, abs=0.2)
+    traces = page.locator("#video-timeline .js-plotly-plot .scatterlayer .trace")
+    traces.first.wait_for()
+    assert traces.count() >= 7  # a line per expression
+
+
+def test_webcam_tab_streams_annotated_frames_and_a_live_timeline(page, app_url):
+    open_tab(page, app_url, "Webcam")
+    webcam = page.locator("#webcam-input")
+    webcam.get_by_role("button", name=re.compile("webcam", re.I)).click()  # "Click to access webcam"
+    # Gradio labels its Record button "capture photo" for screen readers; its text says Record.
+    webcam.get_by_role("button").filter(has_text="Record").click()  # the fake camera plays a face
+    output = page.locator("#webcam-output img")
+    output.wait_for(timeout=60_000)
+    first = output.get_attribute("src")
+    page.wait_for_function(
+        "([sel, src]) => document.querySelector(sel)?.getAttribute('src') !== src",
+        arg=["#webcam-output img", first],
+    )  # frames keep arriving
+    page.locator("#webcam-status").filter(has_text=re.compile(r"\d face")).wait_for()
+    traces = page.locator("#webcam-timeline .js-plotly-plot .scatterlayer .trace")
+    traces.first.wait_for()
+    assert traces.count() >= 7  # one line per expression of the face
+
+
+def test_models_tab_lists_every_model_with_its_status(page, app_url):
+    open_tab(page, app_url, "About the models")
+    cards = page.locator("#model-cards")
+    assert cards.locator("h3").count() == len(MODEL_NAMES)  # one card per model
+    text = cards.inner_text()
+    assert all(name in text for name in MODEL_NAMES)
+    status = r"Weights: (ready|downloaded from its pinned source on first use|unavailable)"
+    statuses = re.findall(status, text)
+    assert len(statuses) == len(MODEL_NAMES) and statuses.count("ready") == 1  # only the embedded model
+
+
+@pytest.mark.parametrize("tab", ["Image", "Video", "Webcam", "About the models"])
+def test_every_tab_is_readable_at_phone_width(phone, app_url, tab):
+    open_tab(phone, app_url, tab)
+    phone.wait_for_timeout(500)
+    overflow = phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 1  # nothing wider than the screen: no sideways scrolling
+
+
+def test_every_control_has_a_label_and_is_keyboard_reachable(page, app_url):
+    open_tab(page, app_url, "Image")
+    unnamed = page.evaluate(
+        """() => [...document.querySelectorAll('button, input, select, textarea, [role=tab]')]
+            .filter(el => el.offsetParent !== null && el.type !== 'file')
+            .filter(el => !(el.getAttribute('aria-label') || el.labels?.length
+                            || el.getAttribute('aria-labelledby') || el.textContent.trim()
+                            || el.getAttribute('title')))
+            .map(el => el.outerHTML.slice(0, 120))"""
+    )
+    assert unnamed == []
+    for _ in range(60):  # Tab through the page until the main action has the focus
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent.trim()") == "Analyse faces":
+            break
+    else:
+        pytest.fail("'Analyse faces' cannot be reached with the keyboard")
