@@ -105,7 +105,7 @@ class WebcamSession:
         if self.analyzer is None:
             return WebcamUpdate(frame, f"**Model unavailable.** {self.model_problem}", None, None)
         if self._is_frozen(frame, time):  # nothing new to see: spare the CPU for other users
-            return WebcamUpdate(self._last_image, self._maybe_status(time, frozen=True), None, None)
+            return WebcamUpdate(self._last_image, self._frozen_status(time), None, None)
 
         faces = self.analyzer.process(frame, time)
         records = frame_records(self.frames, time, faces, self.model_name)
@@ -207,12 +207,13 @@ class WebcamSession:
         self._changed_at = time
         return False
 
-    def _maybe_status(self, time: float, frozen: bool = False) -> str | None:
+    def _frozen_status(self, time: float) -> str | None:
+        """Once a second while the picture stays frozen, after ``frozen_seconds``, say so."""
         if time - self._last_refresh < self.settings.refresh_every:
             return None
         self._last_refresh = time
         still = time - self._changed_at
-        if frozen and still >= self.settings.frozen_seconds:
+        if still >= self.settings.frozen_seconds:
             return f"**The picture has not changed for {still:.0f} s.** Is the camera frozen or paused?"
         return None
 

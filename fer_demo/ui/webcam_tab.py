@@ -118,7 +118,7 @@ def build_webcam_tab(studio: Studio) -> None:
                 with gr.Row():
                     reset = gr.Button("Reset session")
                     export = gr.Button("Download this session as CSV")
-                csv_file = gr.File(label="Session CSV", interactive=False)
+                csv_file = gr.File(label="Session CSV", interactive=False, height=100)
             with gr.Column(scale=1):
                 annotated = gr.Image(
                     label="Live analysis",
