@@ -71,7 +71,8 @@ def build_image_tab(studio: Studio) -> None:
                 )
                 status = gr.Markdown(elem_id="image-status")
         chart = gr.Plot(label="Expression probabilities per face", elem_id="image-chart")
-        table = gr.Dataframe(label="Results per face", interactive=False, wrap=True)
+        empty = pd.DataFrame(columns=face_columns(default))
+        table = gr.Dataframe(empty, label="Results per face", interactive=False)  # scrolls sideways on phones
         with gr.Row():
             csv_file = gr.File(label="CSV", interactive=False, elem_id="image-csv")
             json_file = gr.File(label="JSON", interactive=False)

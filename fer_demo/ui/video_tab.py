@@ -96,7 +96,9 @@ def build_video_tab(studio: Studio) -> None:
         with gr.Row():
             va_timeline = gr.Plot(label="Valence and arousal over time")
             va_plane = gr.Plot(label="Valence / arousal circumplex")
-        summary = gr.Dataframe(label="Per-face summary", interactive=False, wrap=True)
+        summary = gr.Dataframe(
+            pd.DataFrame(columns=SUMMARY_COLUMNS), label="Per-face summary", interactive=False
+        )
         with gr.Row():
             csv_file = gr.File(label="CSV: one row per frame and face", interactive=False)
             json_file = gr.File(label="JSON", interactive=False)
