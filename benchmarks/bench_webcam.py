@@ -67,7 +67,7 @@ def camera_payloads(count: int = 90) -> list:
         buffer = io.BytesIO()
         Image.fromarray(frame).save(buffer, "JPEG", quality=92)
         url = "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()
-        payloads.append(gr.Image(sources=["webcam"], streaming=True).data_model(url=url, path=None))
+        payloads.append(gr.Image.data_model(url=url, path=None))
     return payloads
 
 

@@ -67,7 +67,6 @@ class CsvLog:
 
     def __init__(self, path: Path, columns: list[str]) -> None:
         self.path = Path(path)
-        self.columns = columns
         self._handle = self.path.open("w", newline="", encoding="utf-8")
         self._writer = csv.DictWriter(self._handle, fieldnames=columns, extrasaction="ignore")
         self._writer.writeheader()

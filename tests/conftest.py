@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -36,3 +37,10 @@ def write_image(tmp_path: Path):
         return path
 
     return write
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on, for an app launched by a test."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import socket
 from pathlib import Path
 
 import gradio as gr
@@ -18,15 +17,9 @@ from fer_demo.config import Settings
 from fer_demo.studio import Studio
 from fer_demo.ui import build_demo, release_session_state
 
-from .conftest import EXAMPLES
+from .conftest import EXAMPLES, free_port
 from .stream_client import AppSession
 from .synthetic_video import webcam_frames
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

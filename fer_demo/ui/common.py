@@ -114,6 +114,11 @@ def temporal_options(model_name: str) -> dict:
     return {"choices": choices, "value": NO_TEMPORAL, "visible": bool(names)}
 
 
+def chosen_lstm(temporal: str | None) -> str | None:
+    """The temporal-model picker's value as an LSTM name, or None for smoothing."""
+    return None if temporal in (None, "", NO_TEMPORAL) else temporal
+
+
 def follow_model(model: gr.Dropdown, temporal: gr.Dropdown, api_name: str) -> None:
     """Offer the chosen model's temporal models (and hide the picker for models without any)."""
     model.change(

@@ -14,7 +14,7 @@ from fer_demo.plots import circumplex, emotion_timeline, valence_arousal_timelin
 from fer_demo.stream import StreamSettings
 from fer_demo.studio import Studio
 from fer_demo.timeline import by_face, record_columns
-from fer_demo.ui.common import NO_TEMPORAL, download_progress, follow_model, temporal_options, user_errors
+from fer_demo.ui.common import chosen_lstm, download_progress, follow_model, temporal_options, user_errors
 from fer_demo.video import VideoProgress, VideoResult, analyze_video
 
 log = logging.getLogger(__name__)
@@ -118,7 +118,7 @@ def build_video_tab(studio: Studio) -> None:
     ) -> Iterator[tuple]:
         if not path:
             raise gr.Error("Please upload a video first.", print_exception=False)
-        lstm = temporal_name if temporal_name and temporal_name != NO_TEMPORAL else None
+        lstm = chosen_lstm(temporal_name)
         settings = StreamSettings(detect_every=int(every), smoothing=float(smooth), temporal_model=lstm)
         analyzer = studio.stream_analyzer(model_name, settings, int(side), download_progress(progress))
         output = new_export_dir() / "annotated.mp4"

@@ -23,7 +23,7 @@ from fer_demo.downloads import new_export_dir
 from fer_demo.plots import empty_figure
 from fer_demo.studio import Studio
 from fer_demo.ui.common import (
-    NO_TEMPORAL,
+    chosen_lstm,
     download_progress,
     follow_model,
     model_note,
@@ -70,10 +70,9 @@ def stream_handler(studio: Studio, cache_dir: str | Path) -> Callable:
         frame: np.ndarray | None, model_name: str, temporal: str | None, live: LiveSession | None
     ) -> tuple:
         live = live or LiveSession(studio, cache_dir)
-        lstm = None if temporal in (None, NO_TEMPORAL) else temporal
         with live.lock:
             try:
-                update = live.analysis.step(frame, model_name, time.monotonic(), lstm)
+                update = live.analysis.step(frame, model_name, time.monotonic(), chosen_lstm(temporal))
             except Exception:  # one bad frame must not end a live demo: report, keep streaming
                 live.errors += 1
                 if live.errors == 1:

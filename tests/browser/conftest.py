@@ -19,8 +19,8 @@ from fer_demo.config import Settings
 from fer_demo.studio import Studio
 from fer_demo.ui import build_demo
 
+from ..conftest import free_port
 from ..synthetic_video import webcam_frames, write_y4m
-from ..test_app_e2e import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
