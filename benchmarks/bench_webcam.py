@@ -99,7 +99,7 @@ def browser(handler, payloads: list, model: str, temporal: str | None, seconds: 
         shot = math.floor((tick - start) * CAMERA_FPS)  # the camera's newest frame at this tick
         began = time.perf_counter()
         frame = camera.preprocess(payloads[shot % len(payloads)])
-        *outputs, live = handler(frame, model, temporal or "none", live)
+        *outputs, live = handler(frame, model, temporal or "none", None, None, live)
         image, _status, *figures = outputs
         if isinstance(image, str):
             annotated.postprocess(image)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from fer_demo.config import Settings
 from fer_demo.errors import UserFacingError
+from fer_demo.faces import DetectionOptions
 from fer_demo.models.specs import MODEL_SPECS, TEMPORAL_SPECS, WeightFile
 from fer_demo.models.weights import WeightStore, hash_matches
 from fer_demo.stream import StreamSettings
@@ -71,7 +72,10 @@ def analyse_video_file(args: argparse.Namespace) -> int:
 
     studio = Studio(Settings.from_env())
     settings = StreamSettings(
-        detect_every=args.detect_every, smoothing=args.smoothing, temporal_model=args.temporal
+        detect_every=args.detect_every,
+        smoothing=args.smoothing,
+        temporal_model=args.temporal,
+        detection=DetectionOptions(args.min_confidence, args.min_face_size),
     )
     analyzer = studio.stream_analyzer(args.model, settings, args.detect_side)
     with tqdm(unit="frame", desc=Path(args.input).name) as bar:
@@ -87,6 +91,8 @@ def analyse_video_file(args: argparse.Namespace) -> int:
     if args.json:
         write_json({"model": args.model, "fps": event.info.fps, "duration": event.info.duration,
                     "summary": event.summary, "records": event.records}, Path(args.json))  # fmt: skip
+    for note in event.notes:
+        print(f"note: {note}", file=sys.stderr)
     print(f"{event.frames} frames, {len(event.summary)} faces, {event.speed:.2f}x real time -> {args.out}")
     return 0
 
@@ -102,7 +108,8 @@ def analyse_image_folder(args: argparse.Namespace) -> int:
     rows, failed = [], 0
     for path in paths:
         try:
-            _, analysis = studio.analyze_file(path, args.model)
+            options = DetectionOptions(args.min_confidence, args.min_face_size)
+            _, analysis = studio.analyze_file(path, args.model, None, options)
         except UserFacingError as error:
             print(f"{path.name}: {error}", file=sys.stderr)
             failed += 1
@@ -151,7 +158,25 @@ def build_parser() -> argparse.ArgumentParser:
     images.add_argument("folder")
     images.add_argument("--model", default=Settings.from_env().default_model, choices=list(MODEL_SPECS))
     images.add_argument("--csv", required=True)
+    for command in (video, images):
+        add_detection_flags(command)
     return parser
+
+
+def add_detection_flags(command: argparse.ArgumentParser) -> None:
+    defaults = Settings.from_env().detection
+    command.add_argument(
+        "--min-confidence",
+        type=float,
+        default=defaults.min_confidence,
+        help=f"face detector score a face needs, 0-1 (default {defaults.min_confidence})",
+    )
+    command.add_argument(
+        "--min-face-size",
+        type=int,
+        default=defaults.min_face_size,
+        help=f"shorter side a face box needs, in image pixels (default {defaults.min_face_size})",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

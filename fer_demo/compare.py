@@ -7,17 +7,20 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from fer_demo.faces import FaceDetector
+from fer_demo.faces import DetectionOptions, FaceDetector
 from fer_demo.labels import CANONICAL_LABELS
 from fer_demo.models.base import EmotionModel
 from fer_demo.pipeline import ImageAnalysis, classify_faces
 
 
 def compare_models(
-    image: np.ndarray, models: Sequence[EmotionModel], detector: FaceDetector
+    image: np.ndarray,
+    models: Sequence[EmotionModel],
+    detector: FaceDetector,
+    options: DetectionOptions | None = None,
 ) -> list[ImageAnalysis]:
     """Detect once, then let every model classify the same faces."""
-    detections = detector.detect(image)
+    detections = detector.detect(image, options)
     return [classify_faces(image, detections, model) for model in models]
 
 

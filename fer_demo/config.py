@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from fer_demo.faces import DetectionOptions
+
 
 def _env_int(name: str, default: int) -> int:
     raw = os.environ.get(name, "").strip()
@@ -15,6 +17,16 @@ def _env_int(name: str, default: int) -> int:
         return int(raw)
     except ValueError as error:
         raise ValueError(f"{name} must be a whole number, got {raw!r}") from error
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError as error:
+        raise ValueError(f"{name} must be a number, got {raw!r}") from error
 
 
 def _default_host() -> str:
@@ -36,8 +48,10 @@ class VideoLimits:
     """What one upload may ask of the server; defaults sized for a 2-vCPU Space."""
 
     max_seconds: float = 600.0  # FER_DEMO_VIDEO_MAX_SECONDS
-    max_side: int = 4096  # FER_DEMO_VIDEO_MAX_SIDE: larger videos are refused
+    max_side: int = 4096  # FER_DEMO_VIDEO_MAX_SIDE: larger videos (or frames) are refused
     output_side: int = 1280  # frames are analysed and encoded at most this large
+    max_fps: float = 30.0  # FER_DEMO_VIDEO_MAX_FPS: faster video is resampled by timestamp
+    max_frames: int = 18_000  # FER_DEMO_VIDEO_MAX_FRAMES: analysis stops here, whatever the header says
 
 
 @dataclass(frozen=True)
@@ -49,20 +63,36 @@ class Settings:
     default_model: str = "mini_xception"  # FER_DEMO_MODEL
     weights_dir: Path = Path("weights")  # FER_DEMO_WEIGHTS_DIR
     detect_max_side: int = 640  # FER_DEMO_DETECT_MAX_SIDE: faces are found on a copy this size
-    min_face_size: int = 20  # FER_DEMO_MIN_FACE: in pixels of that downscaled copy
+    min_face_size: int = 20  # FER_DEMO_MIN_FACE: smallest face MTCNN looks for, in pixels of that copy
+    face_threshold: float = DetectionOptions.min_confidence  # FER_DEMO_FACE_THRESHOLD: weaker are dropped
+    face_min_size: int = DetectionOptions.min_face_size  # FER_DEMO_FACE_MIN_SIZE: in pixels of the image
     max_image_pixels: int = 50_000_000  # FER_DEMO_MAX_IMAGE_PIXELS: decompression-bomb guard
     max_upload_mb: int = 200  # FER_DEMO_MAX_UPLOAD_MB
+    analysis_slots: int = 2  # FER_DEMO_ANALYSIS_SLOTS: images decoded and analysed at once (the cores)
     video_max_seconds: int = 600  # FER_DEMO_VIDEO_MAX_SECONDS: longer videos are refused
     video_max_side: int = 4096  # FER_DEMO_VIDEO_MAX_SIDE: larger videos are refused
     video_output_side: int = 1280  # FER_DEMO_VIDEO_OUTPUT_SIDE: frames are analysed at most this large
+    video_max_fps: int = 30  # FER_DEMO_VIDEO_MAX_FPS: frames per second of video analysed at most
+    video_max_frames: int = 18_000  # FER_DEMO_VIDEO_MAX_FRAMES: frames analysed per video at most
     webcam_sessions: int = 4  # FER_DEMO_WEBCAM_SESSIONS: live streams served at once; others queue
     webcam_time_limit: int = 120  # FER_DEMO_WEBCAM_TIME_LIMIT: seconds of streaming before re-queueing
     webcam_detect_max_side: int = 320  # FER_DEMO_WEBCAM_DETECT_SIDE: webcam faces are big; small is fast
     webcam_idle_seconds: int = 300  # FER_DEMO_WEBCAM_IDLE_SECONDS: a stopped session is freed after this
 
     @property
+    def detection(self) -> DetectionOptions:
+        """The default threshold and minimum face size; every tab and the API can override them."""
+        return DetectionOptions(self.face_threshold, self.face_min_size)
+
+    @property
     def video_limits(self) -> VideoLimits:
-        return VideoLimits(self.video_max_seconds, self.video_max_side, self.video_output_side)
+        return VideoLimits(
+            self.video_max_seconds,
+            self.video_max_side,
+            self.video_output_side,
+            self.video_max_fps,
+            self.video_max_frames,
+        )
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -74,11 +104,16 @@ class Settings:
             weights_dir=default_weights_dir(),
             detect_max_side=_env_int("FER_DEMO_DETECT_MAX_SIDE", base.detect_max_side),
             min_face_size=_env_int("FER_DEMO_MIN_FACE", base.min_face_size),
+            face_threshold=_env_float("FER_DEMO_FACE_THRESHOLD", base.face_threshold),
+            face_min_size=_env_int("FER_DEMO_FACE_MIN_SIZE", base.face_min_size),
             max_image_pixels=_env_int("FER_DEMO_MAX_IMAGE_PIXELS", base.max_image_pixels),
             max_upload_mb=_env_int("FER_DEMO_MAX_UPLOAD_MB", base.max_upload_mb),
+            analysis_slots=max(1, _env_int("FER_DEMO_ANALYSIS_SLOTS", base.analysis_slots)),
             video_max_seconds=_env_int("FER_DEMO_VIDEO_MAX_SECONDS", base.video_max_seconds),
             video_max_side=_env_int("FER_DEMO_VIDEO_MAX_SIDE", base.video_max_side),
             video_output_side=_env_int("FER_DEMO_VIDEO_OUTPUT_SIDE", base.video_output_side),
+            video_max_fps=max(1, _env_int("FER_DEMO_VIDEO_MAX_FPS", base.video_max_fps)),
+            video_max_frames=max(1, _env_int("FER_DEMO_VIDEO_MAX_FRAMES", base.video_max_frames)),
             webcam_sessions=_env_int("FER_DEMO_WEBCAM_SESSIONS", base.webcam_sessions),
             webcam_time_limit=_env_int("FER_DEMO_WEBCAM_TIME_LIMIT", base.webcam_time_limit),
             webcam_detect_max_side=_env_int("FER_DEMO_WEBCAM_DETECT_SIDE", base.webcam_detect_max_side),

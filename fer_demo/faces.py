@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
+from fer_demo.errors import InputError
+
 
 @dataclass(frozen=True)
 class FaceDetections:
@@ -47,23 +49,51 @@ class FaceDetections:
         )
 
 
+@dataclass(frozen=True)
+class DetectionOptions:
+    """What counts as a face, as the user sets it.
+
+    Attributes:
+        min_confidence: MTCNN's final score a face needs; below it a box is neither drawn nor reported.
+        min_face_size: the shorter side a face box needs, in pixels of the analysed image.
+    """
+
+    min_confidence: float = 0.95
+    min_face_size: int = 20
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.min_confidence <= 1.0:
+            raise InputError(f"The detection threshold must be between 0 and 1; got {self.min_confidence:g}.")
+        if not 0 <= self.min_face_size <= 10_000:
+            raise InputError(f"The minimum face size must be 0 to 10000 pixels; got {self.min_face_size}.")
+
+
 def downscale_factor(width: int, height: int, max_side: int) -> float:
-    """Scale (<= 1) that brings the longest side down to ``max_side``."""
-    return min(1.0, max_side / max(width, height))
+    """Scale (<= 1) for the detection copy: longest side ``max_side``, or the area of a 16:9 such frame.
+
+    The area rule only matters for images longer than 16:9: a 20000x200 strip
+    shrunk to 640 px long would be 6 px tall, with no room for any face.
+    """
+    by_side = max_side / max(width, height)
+    by_area = (max_side * max_side * 9 / 16 / (width * height)) ** 0.5
+    return min(1.0, max(by_side, by_area))
 
 
 class FaceDetector:
     """MTCNN run on a downscaled copy, boxes mapped back to full resolution.
 
-    MTCNN's cost grows with image area and shrinks with ``min_face_size``
+    MTCNN's cost grows with image area and shrinks with its smallest face size
     (about 270 ms for a 1280x720 frame at full size against 50 ms at 640 px),
-    so detection happens on a copy whose longest side is ``max_side``.
+    so detection happens on a copy whose longest side is ``max_side``, looking
+    for faces of at least ``min_face_size`` pixels of that copy.
     """
 
-    def __init__(self, max_side: int = 640, min_face_size: int = 20, min_score: float = 0.9) -> None:
+    def __init__(
+        self, max_side: int = 640, min_face_size: int = 20, options: DetectionOptions = DetectionOptions()
+    ) -> None:
         self.max_side = max_side
         self.min_face_size = min_face_size
-        self.min_score = min_score
+        self.options = options  # the default for calls that give none
         self._mtcnn = None
         self._lock = threading.Lock()
 
@@ -72,13 +102,12 @@ class FaceDetector:
             if self._mtcnn is None:
                 from facenet_pytorch import MTCNN  # heavy import, only when first used
 
-                self._mtcnn = MTCNN(
-                    keep_all=True, post_process=False, device="cpu", min_face_size=self.min_face_size
-                )
+                self._mtcnn = MTCNN(keep_all=True, post_process=False, device="cpu")
             return self._mtcnn
 
-    def detect(self, image: np.ndarray) -> FaceDetections:
+    def detect(self, image: np.ndarray, options: DetectionOptions | None = None) -> FaceDetections:
         """Find every face in an RGB uint8 (H, W, 3) image; empty result when none."""
+        options = options or self.options
         height, width = image.shape[:2]
         scale = downscale_factor(width, height, self.max_side)
         small = image
@@ -86,20 +115,38 @@ class FaceDetector:
             size = (max(1, round(width * scale)), max(1, round(height * scale)))
             # reducing_gap: box-reduce first, then resample; several times faster, same boxes.
             small = np.asarray(Image.fromarray(image).resize(size, Image.BILINEAR, reducing_gap=2.0))
-        boxes, scores, landmarks = self._network().detect(small, landmarks=True)
-        if boxes is None:
+        # Faces smaller than the user's minimum need not be looked for: a coarser pyramid, faster.
+        pyramid_min = max(self.min_face_size, options.min_face_size * small.shape[0] / height)
+        if min(small.shape[:2]) < pyramid_min:  # no room for a face; MTCNN's pyramid would be empty
             return FaceDetections.empty()
-        keep = np.asarray(scores, dtype=np.float32) >= self.min_score
+        boxes, scores, landmarks = self._mtcnn_detect(small, pyramid_min)
+        sides = np.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]) * (height / small.shape[0])
+        keep = (scores >= options.min_confidence) & (sides >= options.min_face_size)
         if not keep.any():
             return FaceDetections.empty()
         # x_full = x_small / scale exactly, since resize maps pixel edges to edges.
         sx, sy = width / small.shape[1], height / small.shape[0]
-        boxes = np.asarray(boxes, np.float32)[keep] * np.array([sx, sy, sx, sy], np.float32)
-        landmarks = np.asarray(landmarks, np.float32)[keep] * np.array([sx, sy], np.float32)
+        boxes = boxes[keep] * np.array([sx, sy, sx, sy], np.float32)
+        landmarks = landmarks[keep] * np.array([sx, sy], np.float32)
         order = np.argsort(boxes[:, 0], kind="stable")
         boxes[:, [0, 2]] = np.clip(boxes[:, [0, 2]], 0, width)
         boxes[:, [1, 3]] = np.clip(boxes[:, [1, 3]], 0, height)
-        return FaceDetections(boxes[order], np.asarray(scores, np.float32)[keep][order], landmarks[order])
+        return FaceDetections(boxes[order], scores[keep][order], landmarks[order])
+
+    def _mtcnn_detect(self, image: np.ndarray, min_face: float) -> tuple[np.ndarray, ...]:
+        """MTCNN with this call's smallest face: (N, 4) boxes, (N,) scores, (N, 5, 2) landmarks."""
+        import torch
+        from facenet_pytorch.models.utils.detect_face import detect_face
+
+        mtcnn = self._network()
+        with torch.no_grad():
+            batch_boxes, batch_points = detect_face(
+                image, min_face, mtcnn.pnet, mtcnn.rnet, mtcnn.onet, mtcnn.thresholds, mtcnn.factor, "cpu"
+            )
+        boxes, points = np.asarray(batch_boxes[0], np.float32), np.asarray(batch_points[0], np.float32)
+        if boxes.size == 0:
+            return np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros((0, 5, 2), np.float32)
+        return boxes[:, :4], boxes[:, 4], points.reshape(-1, 5, 2)
 
 
 def expand_boxes(boxes: np.ndarray, margin: float, square: bool) -> np.ndarray:

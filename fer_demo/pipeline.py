@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from fer_demo.faces import FaceDetections, FaceDetector, crop, expand_boxes
+from fer_demo.faces import DetectionOptions, FaceDetections, FaceDetector, crop, expand_boxes
 from fer_demo.labels import to_canonical
 from fer_demo.models.base import EmotionModel, Predictions
 
@@ -80,9 +80,11 @@ def face_results(
     return results
 
 
-def analyze_image(image: np.ndarray, model: EmotionModel, detector: FaceDetector) -> ImageAnalysis:
+def analyze_image(
+    image: np.ndarray, model: EmotionModel, detector: FaceDetector, options: DetectionOptions | None = None
+) -> ImageAnalysis:
     """Find every face in an RGB uint8 (H, W, 3) image and classify all of them in one batch."""
-    return classify_faces(image, detector.detect(image), model)
+    return classify_faces(image, detector.detect(image, options), model)
 
 
 def classify_faces(image: np.ndarray, detections: FaceDetections, model: EmotionModel) -> ImageAnalysis:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from torch import nn
 
-from fer_demo.faces import FaceDetector
+from fer_demo.faces import DetectionOptions, FaceDetector
 from fer_demo.models.base import EmotionModel, Predictions
 from fer_demo.pipeline import FaceResult, face_crops, face_results
 from fer_demo.temporal import ExponentialSmoother, LstmTemporalModel
@@ -33,6 +33,7 @@ class StreamSettings:
     # Faces are classified at most this often (Hz; 0 = every frame) and keep their last output in
     # between: expressions change over tenths of a second, and the LSTM samples at 5 Hz anyway.
     classify_rate: float = 10.0
+    detection: DetectionOptions | None = None  # threshold and minimum face size; None: the detector's
 
 
 @dataclass
@@ -85,7 +86,8 @@ class StreamAnalyzer:
         # A face seen once has no velocity yet: detect again at once to track it from there.
         detect = self.frames % max(1, self.settings.detect_every) == 0 or self.tracker.needs_detection
         self.frames += 1
-        faces = self.tracker.update(self.detector.detect(image) if detect else None, time)
+        found = self.detector.detect(image, self.settings.detection) if detect else None
+        faces = self.tracker.update(found, time)
         ids = [int(i) for i in faces.track_ids]
         due = [i for i, track in enumerate(ids) if self._due(track, time, new_only=detect)]
         self.detected, self.classified = detect, len(due)

@@ -6,12 +6,13 @@ holds no per-user state.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from fer_demo.compare import compare_models
 from fer_demo.config import Settings
-from fer_demo.faces import FaceDetector
-from fer_demo.images import load_image
+from fer_demo.faces import DetectionOptions, FaceDetector
+from fer_demo.images import decode_image
 from fer_demo.models.specs import MODEL_SPECS
 from fer_demo.models.weights import Availability, Progress
 from fer_demo.models.zoo import ModelZoo
@@ -25,13 +26,18 @@ class Studio:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.zoo = ModelZoo(settings.weights_dir)
-        self.detector = FaceDetector(settings.detect_max_side, settings.min_face_size)
+        self.detector = FaceDetector(settings.detect_max_side, settings.min_face_size, settings.detection)
         self._detectors = {settings.detect_max_side: self.detector}
+        # Decoding and analysing images is CPU work: at most this many at once, whatever number
+        # of requests Gradio runs. A request waiting for a model to load holds no slot.
+        self.analysis_slots = threading.BoundedSemaphore(settings.analysis_slots)
 
     def detector_for(self, max_side: int) -> FaceDetector:
         """A detector working on copies of at most ``max_side`` pixels (one per size, shared)."""
         if max_side not in self._detectors:
-            self._detectors[max_side] = FaceDetector(max_side, self.settings.min_face_size)
+            self._detectors[max_side] = FaceDetector(
+                max_side, self.settings.min_face_size, self.settings.detection
+            )
         return self._detectors[max_side]
 
     def stream_analyzer(
@@ -71,18 +77,28 @@ class Studio:
         status = self.availability(name)
         return status.available and not status.needs_download
 
-    def analyze_file(self, path: str | Path, model_name: str, progress: Progress | None = None) -> tuple:
-        """Load an image file and analyse it; returns (RGB image, ImageAnalysis)."""
-        image = load_image(path, self.settings.max_image_pixels)
+    def analyze_file(
+        self,
+        path: str | Path,
+        model_name: str,
+        progress: Progress | None = None,
+        options: DetectionOptions | None = None,
+    ) -> tuple:
+        """Load an image file and analyse it; returns (DecodedImage, ImageAnalysis)."""
         model = self.zoo.get(model_name, progress)
-        return image, self.analyze(image, model_name, model)
+        with self.analysis_slots:
+            image = decode_image(path, self.settings.max_image_pixels)
+            return image, self.analyze(image.pixels, model_name, model, options)
 
-    def compare_file(self, path: str | Path) -> tuple:
-        """Every ready model on the same faces; returns (RGB image, [ImageAnalysis])."""
-        image = load_image(path, self.settings.max_image_pixels)
+    def compare_file(self, path: str | Path, options: DetectionOptions | None = None) -> tuple:
+        """Every ready model on the same faces; returns (DecodedImage, [ImageAnalysis])."""
         models = [self.zoo.get(name) for name in self.ready_models()]
-        return image, compare_models(image, models, self.detector)
+        with self.analysis_slots:
+            image = decode_image(path, self.settings.max_image_pixels)
+            return image, compare_models(image.pixels, models, self.detector, options)
 
-    def analyze(self, image, model_name: str, model=None) -> ImageAnalysis:
+    def analyze(
+        self, image, model_name: str, model=None, options: DetectionOptions | None = None
+    ) -> ImageAnalysis:
         """Analyse an RGB uint8 array with the named model."""
-        return analyze_image(image, model or self.zoo.get(model_name), self.detector)
+        return analyze_image(image, model or self.zoo.get(model_name), self.detector, options)

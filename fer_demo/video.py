@@ -9,6 +9,7 @@ Stopping the iteration (closing the generator) cancels the work promptly.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,11 +19,12 @@ import numpy as np
 from PIL import Image
 
 from fer_demo.config import VideoLimits
+from fer_demo.durations import duration_text, over_limit_text
 from fer_demo.errors import InputError
 from fer_demo.render import annotate
 from fer_demo.stream import StreamAnalyzer
 from fer_demo.timeline import face_summary, frame_records
-from fer_demo.video_io import VideoInfo, VideoWriter, probe, read_frames
+from fer_demo.video_io import Frame, VideoInfo, VideoWriter, probe, read_frames
 
 
 @dataclass(frozen=True)
@@ -44,27 +46,30 @@ class VideoProgress:
 
 @dataclass(frozen=True)
 class VideoResult:
-    output: Path
+    output: Path | None  # None when the job was cancelled before its first frame
     records: list[dict]
     summary: list[dict]
     info: VideoInfo
     frames: int
     elapsed: float
     model: str
+    notes: tuple[str, ...] = ()  # what the user should know: resampling, size changes, limits hit
+    cancelled: bool = False
+    analysed_seconds: float = 0.0  # video time covered, the whole video unless stopped early
 
     @property
     def speed(self) -> float:
         """Processing speed as a multiple of real time (1.0 = as fast as the video plays)."""
-        return self.info.duration / self.elapsed if self.elapsed > 0 else 0.0
+        return self.analysed_seconds / self.elapsed if self.elapsed > 0 else 0.0
 
 
 def check_limits(info: VideoInfo, limits: VideoLimits) -> None:
-    """Refuse, with the numbers, a video longer or larger than the server accepts."""
+    """Refuse, with the numbers in the user's units, a video longer or larger than the server accepts."""
     if info.duration > limits.max_seconds:
+        length, limit = over_limit_text(info.duration, limits.max_seconds)
         raise InputError(
-            f"This video is {_duration_text(info.duration)} long; this server analyses up to "
-            f"{_duration_text(limits.max_seconds)}. Please trim it, or run the app yourself "
-            f"with a higher FER_DEMO_VIDEO_MAX_SECONDS."
+            f"This video is {length} long; the limit is {limit}. Please trim it, or run the app "
+            "yourself with a higher FER_DEMO_VIDEO_MAX_SECONDS."
         )
     if max(info.width, info.height) > limits.max_side:
         raise InputError(
@@ -73,18 +78,44 @@ def check_limits(info: VideoInfo, limits: VideoLimits) -> None:
         )
 
 
-def _duration_text(seconds: float) -> str:
-    return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+def output_size(width: int, height: int, max_side: int) -> tuple[int, int]:
+    """(width, height) of the analysed and encoded frames: at most ``max_side``, even (H.264 4:2:0)."""
+    scale = min(1.0, max_side / max(width, height))
+    return max(2, round(width * scale) // 2 * 2), max(2, round(height * scale) // 2 * 2)
 
 
-def fit_within(image: np.ndarray, max_side: int) -> np.ndarray:
-    """Downscale an RGB frame so its longest side is at most ``max_side`` (no upscaling)."""
+def fit_into(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """An RGB frame scaled to exactly ``size`` (width, height), letterboxed if its shape differs.
+
+    Frames of one stream are mostly one size; a stream that changes size midway
+    is drawn into the first size, keeping its proportions, so the output stays one video.
+    """
     height, width = image.shape[:2]
-    if max(height, width) <= max_side:
+    if (width, height) == size:
         return image
-    scale = max_side / max(height, width)
-    size = (round(width * scale) // 2 * 2, round(height * scale) // 2 * 2)
-    return np.asarray(Image.fromarray(image).resize(size, Image.BILINEAR))
+    scale = min(size[0] / width, size[1] / height)
+    inner = (max(1, round(width * scale)), max(1, round(height * scale)))
+    scaled = np.asarray(Image.fromarray(image).resize(inner, Image.BILINEAR, reducing_gap=2.0))
+    if inner == size:
+        return scaled
+    canvas = np.zeros((size[1], size[0], 3), np.uint8)
+    left, top = (size[0] - inner[0]) // 2, (size[1] - inner[1]) // 2
+    canvas[top : top + inner[1], left : left + inner[0]] = scaled
+    return canvas
+
+
+def sample_by_time(frames: Iterator[Frame], max_fps: float) -> Iterator[Frame]:
+    """At most ``max_fps`` frames per second of video time: the first frame of each 1/max_fps slot.
+
+    Slots are rounded, so a 29.97 or 30 fps video keeps every frame at 30 and a
+    1000 fps one keeps 30 a second, spread evenly by timestamp.
+    """
+    last = None
+    for frame in frames:
+        slot = int(np.floor(frame.time * max_fps + 0.5))
+        if last is None or slot > last:
+            last = slot
+            yield frame
 
 
 def analyze_video(
@@ -94,40 +125,86 @@ def analyze_video(
     limits: VideoLimits = VideoLimits(),  # noqa: B008 (frozen)
     progress_every: float = 0.5,
     preview_every: float = 2.0,
+    stop: threading.Event | None = None,
 ) -> Iterator[VideoProgress | VideoResult]:
-    """Analyse every frame of ``path`` and write the annotated H.264 MP4 to ``output``.
+    """Analyse the frames of ``path`` and write the annotated H.264 MP4 to ``output``.
 
     Yields progress at most every ``progress_every`` seconds (with a preview
-    frame every ``preview_every``), then the result. Raises InputError for a
-    file that is not a usable video or exceeds ``limits``.
+    frame every ``preview_every``), then the result. Work is bounded whatever
+    the file claims: at most ``limits.max_fps`` frames per second of video
+    time, ``limits.max_frames`` frames and ``limits.max_seconds`` of video.
+    Setting ``stop`` ends the job at the next frame with what was done so far.
+    Raises InputError for a file that is not a usable video or exceeds ``limits``.
     """
     info = probe(path)
     check_limits(info, limits)
     analyzer.reset()
     model = analyzer.model.spec.name
+    rate = min(info.fps, limits.max_fps)
+    size = output_size(info.width, info.height, limits.output_side)
+    by_time = round(info.duration * rate) or info.frame_count
+    expected = max(1, min(info.frame_count, by_time, limits.max_frames))
+    notes: list[str] = []
+    if info.fps > limits.max_fps + 0.5:
+        notes.append(f"This video has {info.fps:.0f} frames a second; {limits.max_fps:g} a second were used.")
     records: list[dict] = []
     started = time.perf_counter()
     last_progress = last_preview = started
-    frames = 0
+    frames, covered, first_shape, stopped = 0, 0.0, None, None
+    if stop is not None and stop.is_set():
+        yield VideoResult(None, [], [], info, 0, 0.0, model, ("Cancelled before it started.",), True)
+        return
     audio = Path(path) if info.has_audio else None
     # ultrafast: half the CPU of veryfast for a file about 3x larger, which keeps 720p real time.
-    with VideoWriter(output, fps=info.fps, preset="ultrafast", audio_from=audio) as writer:
-        for frame in read_frames(path):
-            image = fit_within(frame.image, limits.output_side)
+    with VideoWriter(output, fps=rate, preset="ultrafast", audio_from=audio) as writer:
+        for frame in sample_by_time(read_frames(path, limits.max_side), limits.max_fps):
+            stopped = _stop_reason(frame, frames, limits, stop)
+            if stopped is not None:
+                notes.extend([stopped] if stopped else [])
+                break
+            first_shape = first_shape or frame.image.shape
+            if frame.image.shape != first_shape and not any("changes size" in n for n in notes):
+                notes.append(_size_change_note(frame, first_shape, size))
+            image = fit_into(frame.image, size)
             faces = analyzer.process(image, frame.time)
             drawn = annotate(image, faces)
             writer.write(drawn, time=frame.time)
             records.extend(frame_records(frame.index, frame.time, faces, model))
-            frames += 1
+            frames, covered = frames + 1, frame.time + 1.0 / rate
             now = time.perf_counter()
             if now - last_progress >= progress_every:
                 preview = None
                 if now - last_preview >= preview_every:
                     preview, last_preview = drawn, now
                 last_progress = now
-                yield VideoProgress(frames, max(info.frame_count, frames), now - started, preview)
+                yield VideoProgress(frames, max(expected, frames), now - started, preview)
     if frames == 0:
         raise InputError("No frame of this video could be decoded. The file may be damaged.")
     elapsed = time.perf_counter() - started
-    summary = face_summary(records, 1.0 / info.fps if info.fps else 0.0)
-    yield VideoResult(output, records, summary, info, frames, elapsed, model)
+    summary = face_summary(records, 1.0 / rate)
+    analysed = info.duration if stopped is None else min(covered, info.duration)
+    cancelled = stopped == ""
+    yield VideoResult(
+        output, records, summary, info, frames, elapsed, model, tuple(notes), cancelled, analysed
+    )
+
+
+def _stop_reason(frame: Frame, frames: int, limits: VideoLimits, stop: threading.Event | None) -> str | None:
+    """Why the job ends before this frame: "" for a user's cancel, a note for a limit, None to go on."""
+    if stop is not None and stop.is_set():
+        return ""
+    if frames >= limits.max_frames:
+        return f"Analysis stopped at the limit of {limits.max_frames} frames ({duration_text(frame.time)})."
+    if frame.time > limits.max_seconds:
+        return (
+            f"This video runs longer than its header says; analysis stopped at the limit of "
+            f"{duration_text(limits.max_seconds)}."
+        )
+    return None
+
+
+def _size_change_note(frame: Frame, first: tuple[int, ...], size: tuple[int, int]) -> str:
+    return (
+        f"The picture changes size at {duration_text(frame.time)} ({first[1]}x{first[0]} to "
+        f"{frame.image.shape[1]}x{frame.image.shape[0]}); later frames are scaled into {size[0]}x{size[1]}."
+    )

@@ -25,6 +25,7 @@ import numpy as np
 from av.container import InputContainer, OutputContainer
 from av.stream import Disposition
 
+from fer_demo.durations import duration_text
 from fer_demo.errors import InputError
 
 logger = logging.getLogger(__name__)
@@ -97,12 +98,13 @@ def probe(path: str | Path) -> VideoInfo:
         )
 
 
-def read_frames(path: str | Path) -> Iterator[Frame]:
+def read_frames(path: str | Path, max_side: int | None = None) -> Iterator[Frame]:
     """Yield every decodable frame of a video at full resolution, one at a time (constant memory).
 
     A damaged packet is skipped (one warning is logged) and a truncated file yields the frames
-    before the damage. This is a generator: InputError for an unreadable file is raised when
-    iteration starts.
+    before the damage. With ``max_side``, a frame larger than that (a stream can change size
+    midway) raises InputError before it is converted to RGB. This is a generator: InputError
+    for an unreadable file is raised when iteration starts.
     """
     with _open_input(path) as container:
         stream = _video_stream(container)
@@ -119,6 +121,12 @@ def read_frames(path: str | Path) -> Iterator[Frame]:
                 time = av_frame.time - start
             else:  # a few AVI/raw streams lack timestamps: assume a constant rate
                 time = previous + 1.0 / _fps(stream) if index else 0.0
+            if max_side is not None and max(av_frame.width, av_frame.height) > max_side:
+                raise InputError(
+                    f"At {duration_text(max(time, 0.0))} this video's picture becomes "
+                    f"{av_frame.width}x{av_frame.height}; the largest accepted side is {max_side} "
+                    "pixels. Please re-encode it at one size."
+                )
             yield Frame(index=index, time=time, image=_to_rgb(av_frame, rotation))
             previous = time
             index += 1

@@ -20,6 +20,7 @@ import plotly.graph_objects as go
 
 from fer_demo.errors import UserFacingError
 from fer_demo.export import CsvLog
+from fer_demo.faces import DetectionOptions
 from fer_demo.labels import CANONICAL_LABELS
 from fer_demo.models.specs import get_spec
 from fer_demo.plots import circumplex, emotion_timeline
@@ -88,11 +89,17 @@ class WebcamSession:
 
     # ---- the step -------------------------------------------------------------------------------
     def step(
-        self, frame: np.ndarray | None, model_name: str, now: float, temporal_model: str | None = None
+        self,
+        frame: np.ndarray | None,
+        model_name: str,
+        now: float,
+        temporal_model: str | None = None,
+        detection: DetectionOptions | None = None,
     ) -> WebcamUpdate:
         """Advance by one RGB uint8 frame received at clock reading ``now`` (seconds).
 
-        ``temporal_model`` names an EMO-AffectNet LSTM to run over each face's features.
+        ``temporal_model`` names an EMO-AffectNet LSTM to run over each face's features;
+        ``detection`` sets what counts as a face from this frame on (tracks are kept).
         """
         if frame is None:
             return WebcamUpdate(None, "Waiting for the camera: press the record button to start.", None, None)
@@ -101,6 +108,8 @@ class WebcamSession:
             self.start = now
         time = now - self.start
         self._choose_model(model_name, temporal_model)
+        if self.analyzer is not None and detection is not None:
+            self.analyzer.settings = replace(self.analyzer.settings, detection=detection)
         self._watch_for_breaks(frame, time)
         if self.analyzer is None:
             return WebcamUpdate(frame, f"**Model unavailable.** {self.model_problem}", None, None)

@@ -167,7 +167,7 @@ def test_webcam_stream_sends_back_annotated_frames_and_keeps_the_session(client)
     frames = list(webcam_frames(8))
     session = AppSession(client.src)
     try:
-        answers = session.stream("webcam_stream", frames, "mini_xception", "none")
+        answers = session.stream("webcam_stream", frames, "mini_xception", "none", 0.95, 20)
         assert len(answers) == 8
         images = [a[0] for a in answers if isinstance(a[0], dict) and a[0].get("url")]
         assert len(images) == 8 and len({image["url"] for image in images}) == 8  # a new frame each time
@@ -189,7 +189,7 @@ def test_webcam_stream_sends_back_annotated_frames_and_keeps_the_session(client)
 def test_closing_the_tab_frees_the_webcam_session_at_once(demo):
     session = AppSession(demo.local_url)
     try:
-        session.stream("webcam_stream", list(webcam_frames(2)), "mini_xception", "none")
+        session.stream("webcam_stream", list(webcam_frames(2)), "mini_xception", "none", 0.95, 20)
         (live,) = [v for v in demo.state_holder[session.session_hash].state_data.values() if v is not None]
         assert live.frames.folder.exists() and live.analysis.log.path.exists()
         release_session_state(demo)(gr.Request(session_hash=session.session_hash))  # what unload runs

@@ -169,7 +169,7 @@ def test_bad_files_get_a_message(mini_studio, clip, tmp_path, name, message):
 
 def test_too_long_a_video_is_refused_with_the_numbers(mini_studio, clip, tmp_path):
     analyzer = mini_studio.stream_analyzer("mini_xception", StreamSettings())
-    with pytest.raises(InputError, match=r"3\.0 s long; this server analyses up to 1\.0 s"):
+    with pytest.raises(InputError, match=r"3\.0 s long; the limit is 1\.0 s"):
         list(analyze_video(clip.path, analyzer, tmp_path / "out.mp4", VideoLimits(max_seconds=1)))
 
 

@@ -180,17 +180,17 @@ def test_frame_files_keep_only_the_newest_few(tmp_path):
 def test_the_stream_handler_keeps_streaming_after_a_failing_frame(studio, tmp_path, monkeypatch):
     handler = stream_handler(studio, tmp_path)
     frames = webcam_frames(3)
-    image, status, timeline, _plane, live = handler(next(frames), "mini_xception", "none", None)
+    image, status, timeline, _plane, live = handler(next(frames), "mini_xception", "none", None, None, None)
     assert isinstance(live, LiveSession) and Path(image).exists() and timeline is not None
 
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(live.analysis, "step", broken)
-    _, status, *_ = handler(next(frames), "mini_xception", "none", live)
+    _, status, *_ = handler(next(frames), "mini_xception", "none", None, None, live)
     assert "could not be analysed" in status and "boom" not in status
     monkeypatch.undo()
-    image, *_, again = handler(next(frames), "mini_xception", "none", live)
+    image, *_, again = handler(next(frames), "mini_xception", "none", None, None, live)
     assert again is live and Path(image).exists()
     live.close()
     assert not live.frames.folder.exists() and not live.analysis.log.path.exists()

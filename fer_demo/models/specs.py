@@ -364,6 +364,6 @@ def get_spec(name: str) -> ModelSpec:
     """The spec registered under ``name``; the error lists the valid names."""
     try:
         return MODEL_SPECS[name]
-    except KeyError:
+    except (KeyError, TypeError):  # TypeError: an API client sent a list or a dict as the name
         known = ", ".join(MODEL_SPECS)
         raise UnknownModelError(f"unknown model {name!r}; known models: {known}") from None

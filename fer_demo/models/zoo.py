@@ -11,7 +11,9 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -106,14 +108,71 @@ def build_model(spec: ModelSpec, path: Path, cache: Path) -> EmotionModel:
     return EmotionModel(spec, load_strict(ARCHITECTURES[spec.architecture](spec), state, path.name))
 
 
-class ModelZoo:
-    """Thread-safe lazy cache of loaded models for one weights folder."""
+class LoadJob:
+    """One model loading in a background thread, which any number of requests may wait for.
 
-    def __init__(self, weights_dir: Path) -> None:
+    The load never runs in a request's thread, so a request that gives up (or
+    a client that disconnects) leaves it going, and a slow download holds no
+    worker that quick requests need.
+    """
+
+    def __init__(self, name: str, load: Callable[[Progress], object], finished: Callable) -> None:
+        self.done = threading.Event()
+        self.progress: tuple[int, int | None] | None = None  # bytes downloaded, total
+        self.result: object = None
+        self.error: Exception | None = None
+        self._finished = finished
+        threading.Thread(target=self._run, args=(load,), name=f"load-{name}", daemon=True).start()
+
+    def _run(self, load: Callable[[Progress], object]) -> None:
+        try:
+            self.result = load(self._report)
+        except Exception as error:
+            self.error = error
+        finally:
+            self._finished(self)
+            self.done.set()
+
+    def _report(self, done: int, total: int | None) -> None:
+        self.progress = (done, total)
+
+    def wait(self, progress: Progress | None = None, poll: float = 0.2) -> object:
+        """The loaded object, reporting download progress while waiting; re-raises the load's error."""
+        while not self.done.wait(poll):
+            if progress is not None and self.progress is not None:
+                progress(*self.progress)
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+
+@dataclass
+class _Failure:
+    when: float
+    error: ModelUnavailableError
+    count: int
+
+    def retry_in(self, base: float, cap: float) -> float:
+        """Seconds until the next try: the wait doubles with every failure, up to ``cap``."""
+        return self.when + min(cap, base * 2 ** (self.count - 1)) - time.monotonic()
+
+
+class ModelZoo:
+    """Thread-safe lazy cache of loaded models for one weights folder.
+
+    Loads run in background threads, one per model, so a request waiting for a
+    download blocks no other request. A failed load is remembered: requests get
+    its message at once until a backoff (30 s, doubling to 10 min) has passed.
+    """
+
+    def __init__(self, weights_dir: Path, retry_after: float = 30.0, max_retry_after: float = 600.0) -> None:
         self.store = WeightStore(weights_dir)
-        self._models: dict[str, EmotionModel] = {}
-        self._temporal: dict[str, nn.Module] = {}
-        self._lock = threading.Lock()
+        self.retry_after = retry_after
+        self.max_retry_after = max_retry_after
+        self._loaded: dict[str, object] = {}  # "model:<name>" or "lstm:<name>" -> model
+        self._jobs: dict[str, LoadJob] = {}
+        self._failures: dict[str, _Failure] = {}
+        self._lock = threading.Lock()  # guards the three dicts; never held while loading
 
     @property
     def cache_dir(self) -> Path:
@@ -123,26 +182,73 @@ class ModelZoo:
         return self.store.availability(get_spec(name).weights)
 
     def is_loaded(self, name: str) -> bool:
-        return name in self._models
+        return f"model:{name}" in self._loaded
+
+    def loading_progress(self, name: str) -> float | None:
+        """Fraction downloaded of a model loading now (0 before the first byte); None when not loading."""
+        job = self._jobs.get(f"model:{name}")
+        if job is None:
+            return None
+        done, total = job.progress or (0, None)
+        return done / total if total else 0.0
 
     def get(self, name: str, progress: Progress | None = None) -> EmotionModel:
-        """The loaded model ``name``, downloading its weights first if needed.
+        """The loaded model ``name``, downloading and loading it in the background if needed.
 
         Raises:
             ModelUnavailableError: weights missing, refused or not fitting, with the fix.
         """
         spec = get_spec(name)
-        with self._lock:  # two users asking at once share one load
-            if name not in self._models:
-                self._models[name] = self._load(spec, progress)
-            return self._models[name]
-
-    def _load(self, spec: ModelSpec, progress: Progress | None) -> EmotionModel:
-        status = self.availability(spec.name)
-        if not status.available:
+        loaded = self._loaded.get(f"model:{name}")
+        if loaded is not None:
+            return loaded
+        status = self.availability(name)
+        if not status.available:  # cheap to check, so checked every time: a file put in place works at once
             raise ModelUnavailableError(
                 f"{spec.display_name} is unavailable: {status.reason}. To use it, {status.fix}."
             )
+        return self._wait(f"model:{name}", lambda report: self._load(spec, report), progress)
+
+    def get_temporal(self, name: str, progress: Progress | None = None) -> nn.Module:
+        """An EMO-AffectNet LSTM by name (see ``TEMPORAL_SPECS``), loaded once."""
+        loaded = self._loaded.get(f"lstm:{name}")
+        if loaded is not None:
+            return loaded
+        spec = TEMPORAL_SPECS[name]
+
+        def load(report: Progress) -> nn.Module:
+            path = self.store.fetch(spec.weights, report)
+            return load_strict(EmotionLSTM(), read_state_dict(path), path.name)
+
+        return self._wait(f"lstm:{name}", load, progress)
+
+    def _wait(self, key: str, load: Callable[[Progress], object], progress: Progress | None) -> object:
+        with self._lock:
+            if key in self._loaded:
+                return self._loaded[key]
+            failure = self._failures.get(key)
+            if failure is not None and failure.retry_in(self.retry_after, self.max_retry_after) > 0:
+                wait = failure.retry_in(self.retry_after, self.max_retry_after)
+                raise ModelUnavailableError(f"{failure.error} (The next try is in {wait:.0f} s.)")
+            job = self._jobs.get(key)
+            if job is None:  # the first request starts the load; later ones wait for the same job
+                job = self._jobs[key] = LoadJob(key, load, lambda done: self._finish(key, done))
+        return job.wait(progress)
+
+    def _finish(self, key: str, job: LoadJob) -> None:
+        with self._lock:
+            self._jobs.pop(key, None)
+            if job.error is None:
+                self._loaded[key] = job.result
+                self._failures.pop(key, None)
+                return
+            if not isinstance(job.error, ModelUnavailableError):
+                log.error("loading %s failed", key, exc_info=job.error)
+                job.error = ModelUnavailableError(f"{key.split(':', 1)[1]} could not be loaded: {job.error}")
+            count = self._failures[key].count + 1 if key in self._failures else 1
+            self._failures[key] = _Failure(time.monotonic(), job.error, count)
+
+    def _load(self, spec: ModelSpec, progress: Progress | None) -> EmotionModel:
         try:
             path = self.store.fetch(spec.weights[0], progress)
         except ModelUnavailableError as error:
@@ -156,12 +262,3 @@ class ModelZoo:
         return with_fast_backend(
             model, self.cache_dir / "onnx", f"{spec.name}-{stat.st_size}-{stat.st_mtime_ns}"
         )
-
-    def get_temporal(self, name: str, progress: Progress | None = None) -> nn.Module:
-        """An EMO-AffectNet LSTM by name (see ``TEMPORAL_SPECS``), loaded once."""
-        spec = TEMPORAL_SPECS[name]
-        with self._lock:
-            if name not in self._temporal:
-                path = self.store.fetch(spec.weights, progress)
-                self._temporal[name] = load_strict(EmotionLSTM(), read_state_dict(path), path.name)
-            return self._temporal[name]

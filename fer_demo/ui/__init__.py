@@ -14,6 +14,8 @@ from fer_demo.studio import Studio
 from fer_demo.ui.api import register_api
 from fer_demo.ui.image_tab import build_image_tab
 from fer_demo.ui.models_tab import build_models_tab
+from fer_demo.ui.received_files import explain_refused_requests
+from fer_demo.ui.video_jobs import VideoJobs
 from fer_demo.ui.video_tab import build_video_tab
 from fer_demo.ui.webcam_tab import build_webcam_tab
 
@@ -27,26 +29,30 @@ results are deleted after the session.
 def build_demo(studio: Studio) -> gr.Blocks:
     """The whole app. Loads no model: they load on first use."""
     # Faces are biometric data: Gradio deletes uploads and outputs older than 30 min every 10 min.
+    jobs = VideoJobs()
     with gr.Blocks(title="FER studio", delete_cache=(600, 1800), analytics_enabled=False) as demo:
         gr.Markdown(INTRO)
         with gr.Tabs(overflow_behavior="wrap"):  # every tab visible on a phone, none hidden in a menu
             build_image_tab(studio)
-            build_video_tab(studio)
+            build_video_tab(studio, jobs)
             build_webcam_tab(studio)
             build_models_tab(studio)
         register_api(studio)
-        demo.unload(release_session_state(demo))
+        demo.unload(release_session_state(demo, jobs))
+    explain_refused_requests(demo)
     demo.queue(default_concurrency_limit=2, max_size=64)
     return demo
 
 
-def release_session_state(demo: gr.Blocks) -> Callable[[gr.Request], None]:
-    """Free a browser session's state (webcam buffers, files) as soon as its tab closes.
+def release_session_state(demo: gr.Blocks, jobs: VideoJobs | None = None) -> Callable[[gr.Request], None]:
+    """Free a browser session's state (webcam buffers, files) and stop its video as soon as its tab closes.
 
     Gradio itself keeps a closed session's state for an hour in case the tab reopens.
     """
 
     def release(request: gr.Request) -> None:
+        if jobs is not None:
+            jobs.cancel(request.session_hash)
         holder = getattr(demo, "state_holder", None)
         if holder is not None and request.session_hash in holder:
             holder.delete_state(request.session_hash)

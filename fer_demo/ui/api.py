@@ -6,29 +6,38 @@ import gradio as gr
 
 from fer_demo.models.specs import MODEL_SPECS
 from fer_demo.studio import Studio
-from fer_demo.ui.common import user_errors
+from fer_demo.ui.common import QUICK, detection_options, user_errors
+from fer_demo.ui.received_files import payload_path, received_file
 
 
 def register_api(studio: Studio) -> None:
     default = studio.settings.default_model
+    detection = studio.settings.detection
 
     @user_errors
-    def analyze(image: gr.FileData, model: str = default) -> dict:
+    def analyze(
+        image: gr.FileData,
+        model: str = default,
+        min_confidence: float = detection.min_confidence,
+        min_face_size: int = detection.min_face_size,
+    ) -> dict:
         """Find every face in an image and classify its expression.
 
         Args:
             image: the photo (JPEG, PNG, WebP, ...).
             model: a model name from /models, e.g. "mini_xception".
+            min_confidence: the face detector's score a face needs (0 to 1).
+            min_face_size: the shorter side a face box needs, in pixels of the image.
 
         Returns:
             {"model", "model_display_name", "width", "height", "faces": [{"face", "box",
             "score", "landmarks", "probabilities", "top_label", "top_probability",
-            "valence", "arousal"}]}; box is (x1, y1, x2, y2) in pixels.
+            "valence", "arousal"}], "frames", "notes"}; box is (x1, y1, x2, y2) in pixels;
+            notes say how the file was read (only the first of several frames, float values rescaled).
         """
-        path = image.get("path") if isinstance(image, dict) else getattr(image, "path", None)
-        if not path:
-            raise gr.Error("Please send an image file.", print_exception=False)
-        return studio.analyze_file(path, model)[1].to_dict()
+        options = detection_options(min_confidence, min_face_size)
+        decoded, analysis = studio.analyze_file(received_file(payload_path(image)), model, None, options)
+        return {**analysis.to_dict(), "frames": decoded.frames, "notes": list(decoded.notes)}
 
     def models() -> dict:
         """Every registered model with its labels and whether it can run now.
@@ -49,5 +58,5 @@ def register_api(studio: Studio) -> None:
             }
         return result
 
-    gr.api(analyze, api_name="analyze")
+    gr.api(analyze, api_name="analyze", **QUICK)
     gr.api(models, api_name="models")

@@ -10,7 +10,8 @@ from typing import Any
 
 import gradio as gr
 
-from fer_demo.errors import UserFacingError
+from fer_demo.errors import InputError, UserFacingError
+from fer_demo.faces import DetectionOptions
 from fer_demo.model_cards import weights_status
 from fer_demo.models.specs import TEMPORAL_SPECS, get_spec
 from fer_demo.models.weights import Progress
@@ -19,28 +20,51 @@ from fer_demo.studio import Studio
 log = logging.getLogger(__name__)
 
 NO_TEMPORAL = "none"  # the temporal-model picker's "no LSTM" choice
+# Image requests share one Gradio group with room for many: the CPU work inside them is bounded by
+# Studio.analysis_slots instead, so a request waiting for a model download holds back no one else.
+QUICK = {"concurrency_id": "images", "concurrency_limit": 16}
 
 
-def pass_file_path(image: gr.Image) -> gr.Image:
-    """Make an image input hand the handler the uploaded file's path unopened.
+def as_number(value: Any, label: str, low: float, high: float, whole: bool = False) -> float:
+    """An API or widget value as a number in [low, high], or a message naming the setting and its range."""
+    kind = "a whole number" if whole else "a number"
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise InputError(f"{label} must be {kind} from {low:g} to {high:g}; got {value!r}.") from None
+    if not low <= number <= high or (whole and number != int(number)):
+        raise InputError(f"{label} must be {kind} from {low:g} to {high:g}; got {value!r}.")
+    return int(number) if whole else number
 
-    Gradio's own preprocessing opens the file with PIL and fails on bad files
-    with a generic error; :func:`fer_demo.images.load_image` decodes instead
-    and explains every failure. (Patching the instance, not subclassing:
-    Gradio writes a ``.pyi`` stub beside any module defining a component.)
-    """
-    gradio_preprocess = image.preprocess
 
-    def preprocess(payload: Any) -> str | None:
-        if payload is not None and payload.path and not (payload.url or "").startswith("data:"):
-            return str(payload.path)
-        try:
-            return gradio_preprocess(payload)
-        except Exception as error:  # a pasted image Gradio could not decode
-            raise gr.Error("This image could not be decoded. Please try another file.") from error
+def detection_options(threshold: Any, min_face: Any) -> DetectionOptions:
+    """The detection settings of a request, checked."""
+    return DetectionOptions(
+        as_number(threshold, "The face detection threshold", 0.0, 1.0),
+        as_number(min_face, "The minimum face size", 0, 10_000, whole=True),
+    )
 
-    image.preprocess = preprocess
-    return image
+
+def detection_controls(studio: Studio) -> tuple[gr.Slider, gr.Slider]:
+    """The two sliders that say what counts as a face (every tab has them)."""
+    defaults = studio.settings.detection
+    threshold = gr.Slider(
+        0.5,
+        1.0,
+        value=defaults.min_confidence,
+        step=0.005,
+        label="Face detection threshold",
+        info="Weaker detections are neither drawn nor reported. Raise it if hair or objects get boxes.",
+    )
+    min_face = gr.Slider(
+        0,
+        400,
+        value=defaults.min_face_size,
+        step=1,
+        label="Minimum face size (pixels)",
+        info="Smaller faces (shorter side of the box, in image pixels) are ignored.",
+    )
+    return threshold, min_face
 
 
 def _translate(error: Exception, name: str) -> gr.Error:

@@ -15,7 +15,15 @@ from fer_demo.models.specs import get_spec
 from fer_demo.plots import comparison_chart, empty_figure, probability_chart
 from fer_demo.render import annotate
 from fer_demo.studio import Studio
-from fer_demo.ui.common import download_progress, model_note, pass_file_path, user_errors
+from fer_demo.ui.common import (
+    QUICK,
+    detection_controls,
+    detection_options,
+    download_progress,
+    model_note,
+    user_errors,
+)
+from fer_demo.ui.received_files import accept_received_files
 
 log = logging.getLogger(__name__)
 
@@ -30,19 +38,26 @@ def analysis_summary(count: int, display_name: str, elapsed: float) -> str:
     return f"Found **{count} face{'s' if count > 1 else ''}** with {display_name} in {elapsed * 1000:.0f} ms."
 
 
+def with_notes(summary: str, notes: tuple[str, ...]) -> str:
+    """The summary line followed by what the user should know about how the file was read."""
+    return "\n\n".join([summary, *(f"Note: {note}" for note in notes)])
+
+
 def build_image_tab(studio: Studio) -> None:
     default = studio.settings.default_model
     with gr.Tab("Image", id="image"):
         with gr.Row():
             with gr.Column(scale=1):
-                image_in = pass_file_path(
+                image_in = accept_received_files(
                     gr.Image(
                         label="Photo",
                         type="filepath",
                         sources=["upload", "clipboard", "webcam"],
                         height=420,
                         elem_id="image-input",
-                    )
+                    ),
+                    pass_path=True,
+                    max_pixels=studio.settings.max_image_pixels,  # pasted images arrive as data URLs
                 )
                 model = gr.Dropdown(
                     studio.model_choices(),
@@ -51,6 +66,8 @@ def build_image_tab(studio: Studio) -> None:
                     info="Unavailable models say why and how to get their weights.",
                 )
                 note = gr.Markdown(model_note(studio, default))
+                with gr.Accordion("Face detection", open=False):
+                    threshold, min_face = detection_controls(studio)
                 with gr.Row():
                     analyse = gr.Button("Analyse faces", variant="primary")
                     compare = gr.Button("Compare all available models")
@@ -80,13 +97,20 @@ def build_image_tab(studio: Studio) -> None:
     model.change(lambda name: model_note(studio, name), model, note, api_name="model_info", queue=False)
 
     @user_errors
-    def run(path: str | None, model_name: str, progress: gr.Progress = gr.Progress()) -> tuple:  # noqa: B008
+    def run(
+        path: str | None,
+        model_name: str,
+        threshold: float,
+        min_face: float,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio injects it)
+    ) -> tuple:
         if not path:
             raise gr.Error("Please upload a photo first.", print_exception=False)
+        options = detection_options(threshold, min_face)
         if not studio.zoo.is_loaded(model_name):
             progress(0, desc=f"Loading {get_spec(model_name).display_name}")
         started = time.perf_counter()
-        image, analysis = studio.analyze_file(path, model_name, download_progress(progress))
+        image, analysis = studio.analyze_file(path, model_name, download_progress(progress), options)
         elapsed = time.perf_counter() - started
         count = len(analysis.faces)
         log.info(
@@ -100,13 +124,15 @@ def build_image_tab(studio: Studio) -> None:
         columns, rows = face_columns(model_name), face_rows(analysis)
         folder = new_export_dir()
         csv_path = write_csv(rows, columns, folder / f"faces-{model_name}.csv")
-        json_path = write_json(analysis.to_dict(), folder / f"faces-{model_name}.json")
+        json_path = write_json(
+            {**analysis.to_dict(), "notes": list(image.notes)}, folder / f"faces-{model_name}.json"
+        )
         if count == 0:
             gr.Warning(NO_FACES)
         figure = probability_chart(analysis.faces) if count else empty_figure("No faces found")
         return (
-            annotate(image, analysis.faces),
-            analysis_summary(count, analysis.model_display_name, elapsed),
+            annotate(image.pixels, analysis.faces),
+            with_notes(analysis_summary(count, analysis.model_display_name, elapsed), image.notes),
             figure,
             pd.DataFrame(rows, columns=columns),
             str(csv_path),
@@ -114,10 +140,10 @@ def build_image_tab(studio: Studio) -> None:
         )
 
     @user_errors
-    def run_comparison(path: str | None) -> tuple:
+    def run_comparison(path: str | None, threshold: float, min_face: float) -> tuple:
         if not path:
             raise gr.Error("Please upload a photo first.", print_exception=False)
-        image, analyses = studio.compare_file(path)
+        image, analyses = studio.compare_file(path, detection_options(threshold, min_face))
         agreements = agreement(analyses)
         columns, rows = comparison_rows(analyses)
         folder = new_export_dir()
@@ -138,8 +164,8 @@ def build_image_tab(studio: Studio) -> None:
             )
         faces = analyses[0].faces if analyses else []
         return (
-            annotate(image, faces),
-            message,
+            annotate(image.pixels, faces),
+            with_notes(message, image.notes),
             comparison_chart(analyses, agreements),
             pd.DataFrame(rows, columns=columns),
             str(csv_path),
@@ -147,5 +173,6 @@ def build_image_tab(studio: Studio) -> None:
         )
 
     outputs = [image_out, status, chart, table, csv_file, json_file]
-    analyse.click(run, [image_in, model], outputs, api_name="analyze_image")
-    compare.click(run_comparison, [image_in], outputs, api_name="compare_models")
+    analyse.click(run, [image_in, model, threshold, min_face], outputs, api_name="analyze_image", **QUICK)
+    compare_inputs = [image_in, threshold, min_face]
+    compare.click(run_comparison, compare_inputs, outputs, api_name="compare_models", **QUICK)

@@ -9,12 +9,24 @@ import gradio as gr
 import pandas as pd
 
 from fer_demo.downloads import new_export_dir
+from fer_demo.durations import duration_text
 from fer_demo.export import write_csv, write_json
 from fer_demo.plots import circumplex, emotion_timeline, valence_arousal_timeline
 from fer_demo.stream import StreamSettings
 from fer_demo.studio import Studio
 from fer_demo.timeline import by_face, record_columns
-from fer_demo.ui.common import chosen_lstm, download_progress, follow_model, temporal_options, user_errors
+from fer_demo.ui.common import (
+    as_number,
+    chosen_lstm,
+    detection_controls,
+    detection_options,
+    download_progress,
+    follow_model,
+    temporal_options,
+    user_errors,
+)
+from fer_demo.ui.received_files import accept_received_files
+from fer_demo.ui.video_jobs import VideoJobs
 from fer_demo.video import VideoProgress, VideoResult, analyze_video
 
 log = logging.getLogger(__name__)
@@ -36,21 +48,30 @@ def result_text(result: VideoResult) -> str:
         if faces
         else "**No faces found** in this video"
     )
-    seconds = f"{result.info.duration:.1f} s of video"
-    return (f"Done: {result.frames} frames ({seconds}) in {result.elapsed:.1f} s, "
-            f"{result.speed:.2f}x real time. {found}.")  # fmt: skip
+    if result.cancelled:
+        head = (f"**Cancelled** after {duration_text(result.analysed_seconds)} of "
+                f"{duration_text(result.info.duration)}: the video and data below cover "
+                f"{result.frames} frames.")  # fmt: skip
+    else:
+        seconds = f"{duration_text(result.analysed_seconds)} of video"
+        head = (f"Done: {result.frames} frames ({seconds}) in {duration_text(result.elapsed)}, "
+                f"{result.speed:.2f}x real time.")  # fmt: skip
+    return "\n\n".join([f"{head} {found}.", *(f"Note: {note}" for note in result.notes)])
 
 
-def build_video_tab(studio: Studio) -> None:
+def build_video_tab(studio: Studio, jobs: VideoJobs) -> None:
     default = studio.settings.default_model
     with gr.Tab("Video", id="video"):
         with gr.Row():
             with gr.Column(scale=1):
-                video_in = gr.Video(
-                    label="Video (mp4, mov, webm, avi, mkv)",
-                    sources=["upload"],
-                    height=360,
-                    elem_id="video-input",
+                video_in = accept_received_files(
+                    gr.Video(
+                        label="Video (mp4, mov, webm, avi, mkv)",
+                        sources=["upload"],
+                        height=360,
+                        elem_id="video-input",
+                    ),
+                    pass_path=True,
                 )
                 model = gr.Dropdown(studio.model_choices(), value=default, label="Model")
                 temporal = gr.Dropdown(
@@ -73,6 +94,7 @@ def build_video_tab(studio: Studio) -> None:
                         label="Detection resolution (longest side, px)",
                         info="Higher finds smaller faces, slower.",
                     )
+                    threshold, min_face = detection_controls(studio)
                     smoothing = gr.Slider(
                         0,
                         2,
@@ -114,21 +136,33 @@ def build_video_tab(studio: Studio) -> None:
         every: float,
         side: float,
         smooth: float,
+        threshold: float,
+        min_face: float,
+        request: gr.Request,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio injects it)
     ) -> Iterator[tuple]:
         if not path:
             raise gr.Error("Please upload a video first.", print_exception=False)
-        lstm = chosen_lstm(temporal_name)
-        settings = StreamSettings(detect_every=int(every), smoothing=float(smooth), temporal_model=lstm)
-        analyzer = studio.stream_analyzer(model_name, settings, int(side), download_progress(progress))
-        output = new_export_dir() / "annotated.mp4"
-        for event in analyze_video(path, analyzer, output, studio.settings.video_limits):
-            if isinstance(event, VideoProgress):
-                progress((event.frames_done, event.frames_total), desc="Analysing video", unit="frames")
-                frame = event.preview if event.preview is not None else gr.skip()
-                yield (progress_text(event), frame, *([gr.skip()] * 7))
-                continue
-            yield finished(event, output.parent)
+        settings = StreamSettings(
+            detect_every=as_number(every, "Detect faces every N frames", 1, 30, whole=True),
+            smoothing=as_number(smooth, "Smoothing", 0, 5),
+            temporal_model=chosen_lstm(temporal_name),
+            detection=detection_options(threshold, min_face),
+        )
+        detect_side = as_number(side, "Detection resolution", 160, 4096, whole=True)
+        stop = jobs.take(request.session_hash)
+        try:
+            analyzer = studio.stream_analyzer(model_name, settings, detect_side, download_progress(progress))
+            output = new_export_dir() / "annotated.mp4"
+            for event in analyze_video(path, analyzer, output, studio.settings.video_limits, stop=stop):
+                if isinstance(event, VideoProgress):
+                    progress((event.frames_done, event.frames_total), desc="Analysing video", unit="frames")
+                    frame = event.preview if event.preview is not None else gr.skip()
+                    yield (progress_text(event), frame, *([gr.skip()] * 7))
+                    continue
+                yield finished(event, output.parent)
+        finally:
+            jobs.finish(request.session_hash, stop)
 
     def finished(result: VideoResult, folder) -> tuple:
         log.info(
@@ -142,16 +176,17 @@ def build_video_tab(studio: Studio) -> None:
         csv_path = write_csv(result.records, columns, folder / f"faces-{result.model}.csv")
         json_path = write_json(
             {"model": result.model, "fps": result.info.fps, "duration": result.info.duration,
-             "summary": result.summary, "records": result.records},
+             "analysed_seconds": result.analysed_seconds, "cancelled": result.cancelled,
+             "notes": list(result.notes), "summary": result.summary, "records": result.records},
             folder / f"faces-{result.model}.json",
         )  # fmt: skip
-        if not result.summary:
+        if not result.summary and not result.cancelled:
             gr.Warning("No faces found in this video.")
         groups = by_face(result.records)
         return (
             result_text(result),
             gr.skip(),
-            str(result.output),
+            str(result.output) if result.output else None,
             emotion_timeline(groups),
             valence_arousal_timeline(groups),
             circumplex(groups),
@@ -160,12 +195,16 @@ def build_video_tab(studio: Studio) -> None:
             str(json_path),
         )
 
-    job = start.click(
-        run,
-        [video_in, model, temporal, detect_every, detect_side, smoothing],
-        outputs,
-        api_name="analyze_video",
-        concurrency_limit=1,
-        concurrency_id="video",
+    def arm(request: gr.Request) -> None:
+        jobs.arm(request.session_hash)
+
+    def cancel_job(request: gr.Request) -> str:
+        if jobs.cancel(request.session_hash):
+            return "Cancelling: the job stops at the next frame and keeps what it has done."
+        return "Nothing to cancel: no video is being analysed in this session."
+
+    inputs = [video_in, model, temporal, detect_every, detect_side, smoothing, threshold, min_face]
+    start.click(arm, None, None, queue=False, api_visibility="private").then(
+        run, inputs, outputs, api_name="analyze_video", concurrency_limit=1, concurrency_id="video"
     )
-    cancel.click(lambda: "Cancelled.", None, status, cancels=[job], api_name="cancel_video", queue=False)
+    cancel.click(cancel_job, None, status, api_name="cancel_video", queue=False)

@@ -20,10 +20,13 @@ import gradio as gr
 import numpy as np
 
 from fer_demo.downloads import new_export_dir
+from fer_demo.errors import InputError
 from fer_demo.plots import empty_figure
 from fer_demo.studio import Studio
 from fer_demo.ui.common import (
     chosen_lstm,
+    detection_controls,
+    detection_options,
     download_progress,
     follow_model,
     model_note,
@@ -31,6 +34,7 @@ from fer_demo.ui.common import (
     user_errors,
 )
 from fer_demo.ui.frame_files import FrameFiles
+from fer_demo.ui.received_files import accept_received_files
 from fer_demo.webcam import WebcamSession
 
 log = logging.getLogger(__name__)
@@ -67,12 +71,25 @@ def stream_handler(studio: Studio, cache_dir: str | Path) -> Callable:
     """The function the webcam stream calls per frame (the benchmark drives it too)."""
 
     def analyse_frame(
-        frame: np.ndarray | None, model_name: str, temporal: str | None, live: LiveSession | None
+        frame: np.ndarray | None,
+        model_name: str,
+        temporal: str | None,
+        threshold: float | None,
+        min_face: float | None,
+        live: LiveSession | None,
     ) -> tuple:
         live = live or LiveSession(studio, cache_dir)
+        detection = None
+        if threshold is not None and min_face is not None:
+            try:
+                detection = detection_options(threshold, min_face)
+            except InputError as error:
+                return gr.skip(), f"**{error}**", gr.skip(), gr.skip(), live
         with live.lock:
             try:
-                update = live.analysis.step(frame, model_name, time.monotonic(), chosen_lstm(temporal))
+                update = live.analysis.step(
+                    frame, model_name, time.monotonic(), chosen_lstm(temporal), detection
+                )
             except Exception:  # one bad frame must not end a live demo: report, keep streaming
                 live.errors += 1
                 if live.errors == 1:
@@ -100,20 +117,25 @@ def build_webcam_tab(studio: Studio) -> None:
     with gr.Tab("Webcam", id="webcam"):
         with gr.Row():
             with gr.Column(scale=1):
-                camera = gr.Image(
-                    label="Camera",
-                    sources=["webcam"],
-                    streaming=True,
-                    type="numpy",
-                    height=360,
-                    webcam_options=gr.WebcamOptions(mirror=True),
-                    elem_id="webcam-input",
+                camera = accept_received_files(
+                    gr.Image(
+                        label="Camera",
+                        sources=["webcam"],
+                        streaming=True,
+                        type="numpy",
+                        height=360,
+                        webcam_options=gr.WebcamOptions(mirror=True),
+                        elem_id="webcam-input",
+                    ),
+                    max_pixels=settings.max_image_pixels,  # frames arrive as JPEG data URLs
                 )
                 model = gr.Dropdown(studio.model_choices(), value=default, label="Model")
                 temporal = gr.Dropdown(
                     label="Temporal model (EMO-AffectNet LSTM)", **temporal_options(default)
                 )
                 note = gr.Markdown(model_note(studio, default))
+                with gr.Accordion("Face detection", open=False):
+                    threshold, min_face = detection_controls(studio)
                 with gr.Row():
                     reset = gr.Button("Reset session")
                     export = gr.Button("Download this session as CSV")
@@ -136,7 +158,7 @@ def build_webcam_tab(studio: Studio) -> None:
 
     camera.stream(
         stream_handler(studio, annotated.GRADIO_CACHE),
-        [camera, model, temporal, live],
+        [camera, model, temporal, threshold, min_face, live],
         [annotated, status, timeline, plane, live],
         api_name="webcam_stream",
         stream_every=FRAME_INTERVAL,
