@@ -195,9 +195,9 @@ def to_rgb_array(image: Image.Image) -> tuple[np.ndarray, tuple[str, ...]]:
 def to_uint8(values: np.ndarray) -> tuple[np.ndarray, tuple[str, ...]]:
     """Rescale a 16-bit, 32-bit or float single-channel image to 0..255, with a note for floats.
 
-    Float (HDR) data is shown as viewers show it: values in 0..1 or 0..255 are
-    kept, anything wider is stretched from its minimum to its maximum. NaN
-    becomes 0 and infinities the largest or smallest finite value.
+    Float data in 0..1 is scaled by 255; anything else (HDR radiance, 0..255
+    floats, negative values) is stretched from its minimum to its maximum.
+    NaN becomes 0 and infinities the largest or smallest finite value.
     """
     if values.dtype.kind != "f":
         wide = values.astype(np.float64)
@@ -213,8 +213,6 @@ def to_uint8(values: np.ndarray) -> tuple[np.ndarray, tuple[str, ...]]:
     clean = np.nan_to_num(values.astype(np.float64), nan=0.0, posinf=high, neginf=low)
     if low >= 0.0 and high <= 1.0:
         scaled = clean * 255
-    elif low >= 0.0 and high <= 255.0:
-        scaled = clean
     else:
         scaled = (clean - low) / (high - low) * 255 if high > low else np.zeros_like(clean)
     note = f"This image holds floating-point values from {low:.4g} to {high:.4g}"

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
-from gradio.exceptions import InvalidPathError
+import pydantic
+from gradio.exceptions import ComponentProcessingError, InvalidPathError
 from gradio.utils import get_upload_folder
 
 from fer_demo.errors import InputError
@@ -106,20 +107,41 @@ def accept_received_files(
     return component
 
 
+def check_slider_values(components: list, values: list) -> None:
+    """A slider's value must be a number: say which slider, and its range, when it is not."""
+    for component, value in zip(components, values, strict=False):
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if isinstance(component, gr.Slider) and not number:
+            raise gr.Error(
+                f"{component.label} must be a number from {component.minimum:g} to "
+                f"{component.maximum:g}; got {value!r}.",
+                print_exception=False,
+            )
+
+
 def explain_refused_requests(demo: gr.Blocks) -> None:
     """Give the requests Gradio itself refuses a message instead of an empty error.
 
     Gradio checks a call before any component sees it: a file payload with
-    ``meta`` that names a foreign file raises ``InvalidPathError``, and a call
-    with too few inputs a ``ValueError``; the client would get ``error: null``.
+    ``meta`` that names a foreign file raises ``InvalidPathError``, a video
+    payload without ``meta`` a pydantic ``ValidationError``, and a call with
+    too few inputs a ``ValueError``; the client would get ``error: null``.
     """
     gradio_preprocess_data = demo.preprocess_data
 
     async def preprocess_data(block_fn: Any, inputs: list, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(inputs, list):
+            check_slider_values(block_fn.inputs, inputs)
         try:
             return await gradio_preprocess_data(block_fn, inputs, *args, **kwargs)
-        except InvalidPathError:
+        except (InvalidPathError, pydantic.ValidationError):  # a foreign or malformed file payload
             raise gr.Error(PLEASE_UPLOAD, print_exception=False) from None
+        except ComponentProcessingError as error:
+            raise gr.Error(
+                "An input of this call has the wrong type; the API page (footer: Use via API) "
+                "says what each input takes.",
+                print_exception=False,
+            ) from error
         except ValueError as error:
             needed = len(block_fn.inputs)
             if not isinstance(inputs, list) or len(inputs) >= needed:
