@@ -31,6 +31,10 @@ UNDECODABLE = (
     "This image is damaged or uses a feature our decoder does not support, so it cannot be read. "
     f"Please save it again as a {FORMATS}."
 )
+# The decoders an upload may reach: what we advertise (JPEG includes phones' MPO files). Pillow
+# knows dozens more (EPS would even run Ghostscript); every one is attack surface nobody needs here.
+ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "GIF", "TIFF")
+Image.init()  # registers every plugin, so that Image.open(formats=...) can name them
 # Formats whose extra frames are real content (animation, pages); MPO's second frame is a phone's depth map.
 MULTI_FRAME_FORMATS = {"GIF", "PNG", "WEBP", "TIFF"}
 
@@ -68,7 +72,7 @@ def decode_image(source: str | Path | bytes, max_pixels: int) -> DecodedImage:
         InputError: empty, not an image, truncated, damaged, too large or too small.
     """
     with pillow_errors(max_pixels):
-        image = Image.open(_open_source(source))
+        image = Image.open(_open_source(source), formats=ACCEPTED_FORMATS)
         check_size(image.size, max_pixels)
         frames = _frame_count(image)
         animated = frames > 1 and bool(getattr(image, "is_animated", False)) and image.format != "TIFF"
@@ -82,7 +86,7 @@ def decode_image(source: str | Path | bytes, max_pixels: int) -> DecodedImage:
 def check_image_header(data: bytes, max_pixels: int) -> None:
     """Refuse image bytes that are empty, not an image or too large, reading only the header."""
     with pillow_errors(max_pixels):
-        check_size(Image.open(_open_source(data)).size, max_pixels)
+        check_size(Image.open(_open_source(data), formats=ACCEPTED_FORMATS).size, max_pixels)
 
 
 @contextlib.contextmanager
@@ -91,6 +95,7 @@ def pillow_errors(max_pixels: int) -> Iterator[None]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            warnings.filterwarnings("ignore", module="PIL")  # e.g. corrupt EXIF: the result says enough
             yield
     except InputError:
         raise

@@ -107,12 +107,13 @@ def fit_into(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 def sample_by_time(frames: Iterator[Frame], max_fps: float) -> Iterator[Frame]:
     """At most ``max_fps`` frames per second of video time: the first frame of each 1/max_fps slot.
 
-    Slots are rounded, so a 29.97 or 30 fps video keeps every frame at 30 and a
-    1000 fps one keeps 30 a second, spread evenly by timestamp.
+    A frame a hair early (1% of a slot: timestamp rounding) counts for the next
+    slot, so a 29.97 or 30 fps video keeps every frame at 30, and a 1000 fps
+    one keeps 30 a second, evenly spaced.
     """
     last = None
     for frame in frames:
-        slot = int(np.floor(frame.time * max_fps + 0.5))
+        slot = int(np.floor(frame.time * max_fps + 0.01))
         if last is None or slot > last:
             last = slot
             yield frame

@@ -69,6 +69,13 @@ def solid(folder: Path, width: int, height: int, name: str | None = None, mode: 
     return path
 
 
+def other_format(folder: Path, pillow_format: str, suffix: str) -> Path:
+    """A real image in a format Pillow reads but the app does not accept (EPS would run Ghostscript)."""
+    path = folder / f"photo.{suffix}"
+    astronaut(64).save(path, pillow_format)
+    return path
+
+
 def truncated_jpeg(folder: Path) -> Path:
     path = folder / "truncated.jpg"
     astronaut().save(path, quality=90)

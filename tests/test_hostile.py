@@ -162,6 +162,15 @@ CASES = [
         image(upload(lambda f: media.write_bytes(f, "a.svg", b"<svg xmlns='x'/>"))),
         NOT_IMAGE,
     ),
+    Case(
+        "eps-postscript", "analyze", image(upload(lambda f: media.other_format(f, "EPS", "eps"))), NOT_IMAGE
+    ),
+    Case(
+        "targa-image",
+        "analyze_image",
+        image(upload(lambda f: media.other_format(f, "TGA", "tga"))),
+        NOT_IMAGE,
+    ),
     Case("empty-file", "analyze", image(upload(lambda f: media.write_bytes(f, "a.jpg", b""))), EMPTY),
     Case("truncated-jpeg", "analyze", image(upload(media.truncated_jpeg)), TRUNCATED),
     Case("corrupt-png-data", "analyze_image", image(upload(media.corrupt_png)), DAMAGED + "|" + TRUNCATED),

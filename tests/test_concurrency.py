@@ -1,0 +1,155 @@
+"""One user's slow or failing request never stalls another's; Cancel really stops a video.
+
+The app runs on a free port; a stalling weights server stands in for GitHub.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import av
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+
+from fer_demo.config import Settings
+from fer_demo.models import specs
+from fer_demo.models.specs import WeightFile
+from fer_demo.studio import Studio
+from fer_demo.ui import build_demo
+
+from .conftest import EXAMPLES, free_port
+from .synthetic_video import make_clip
+
+STALLED_MODEL = "enet_b0_7"
+
+
+class StallingServer:
+    """Answers with a 10 MB Content-Length, sends 1 kB, then stalls until released."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.requests = 0
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                outer.requests += 1
+                self.send_response(200)
+                self.send_header("Content-Length", str(10 << 20))
+                self.end_headers()
+                self.wfile.write(b"\0" * 1024)
+                self.wfile.flush()
+                outer.release.wait(60)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_port}/{STALLED_MODEL}.pt"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.release.set()
+        self.httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def stalling():
+    server = StallingServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory, stalling):
+    patch = pytest.MonkeyPatch()
+    patch.delenv("FER_DEMO_OFFLINE", raising=False)
+    patch.delenv("HF_HUB_OFFLINE", raising=False)
+    spec = specs.MODEL_SPECS[STALLED_MODEL]
+    weight = WeightFile(f"{STALLED_MODEL}.pt", url=stalling.url, git_sha1="0" * 40)
+    patch.setitem(specs.MODEL_SPECS, STALLED_MODEL, dataclasses.replace(spec, weights=(weight,)))
+    studio = Studio(Settings(weights_dir=tmp_path_factory.mktemp("weights")))
+    studio.zoo.store.timeout = 20.0  # seconds without a byte before the download gives up
+    studio.zoo.store.retries = 1
+    demo = build_demo(studio)
+    demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
+    yield demo
+    demo.close()
+    patch.undo()
+
+
+def client_for(app, tmp_path: Path) -> Client:
+    return Client(app.local_url, verbose=False, download_files=str(tmp_path))
+
+
+def timed_analyze(client: Client) -> float:
+    started = time.perf_counter()
+    result = client.predict(
+        handle_file(str(EXAMPLES / "astronaut.jpg")), "mini_xception", api_name="/analyze"
+    )
+    assert result["faces"][0]["top_label"] == "Happiness"
+    return time.perf_counter() - started
+
+
+def test_a_stalled_download_delays_no_other_request(app, stalling, tmp_path):
+    quick = client_for(app, tmp_path / "quick")
+    baseline = min(timed_analyze(quick) for _ in range(3))
+    waiting = [client_for(app, tmp_path / f"slow{i}") for i in range(3)]  # more than the old limit of 2
+    jobs = [
+        c.submit(handle_file(str(EXAMPLES / "astronaut.jpg")), STALLED_MODEL, api_name="/analyze")
+        for c in waiting
+    ]
+    deadline = time.monotonic() + 10
+    while stalling.requests == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert stalling.requests == 1  # three requests, one download
+    delays = [timed_analyze(quick) - baseline for _ in range(5)]
+    assert max(delays) < 1.0, delays
+    assert not any(job.done() for job in jobs)  # they wait for the download, alone
+    stalling.release.set()  # the download now ends with a short file: its hash check fails
+    for job in jobs:
+        with pytest.raises(AppError, match="unavailable"):
+            job.result(timeout=60)
+    started = time.perf_counter()
+    with pytest.raises(AppError, match=r"unavailable.*(next try|after)"):
+        waiting[0].predict(handle_file(str(EXAMPLES / "astronaut.jpg")), STALLED_MODEL, api_name="/analyze")
+    assert time.perf_counter() - started < 1.0  # the failure is remembered: answered at once
+    assert stalling.requests == 1
+
+
+def test_cancel_over_the_api_stops_the_video_within_a_second_with_partial_results(app, tmp_path):
+    clip = make_clip(tmp_path / "long.mp4", seconds=40.0, fps=30.0, second_face=None)
+    client = client_for(app, tmp_path / "video")
+    args = (handle_file(str(clip.path)), "mini_xception", "none", 1, 640, 0.3)
+    job = client.submit(*args, api_name="/analyze_video")
+    deadline = time.monotonic() + 60
+    while len(job.outputs()) < 2 and time.monotonic() < deadline:  # a few progress updates: it runs
+        time.sleep(0.1)
+    assert not job.done()
+    started = time.perf_counter()
+    answer = client.predict(api_name="/cancel_video")
+    assert "Cancelling" in answer
+    status, _preview, video, *_plots, csv_path, _json = job.result(timeout=30)
+    stopped_after = time.perf_counter() - started
+    assert stopped_after < 1.0, stopped_after
+    assert status.startswith("**Cancelled** after")
+    rows = list(csv.DictReader(Path(csv_path).read_text().splitlines()))
+    with av.open(video["video"] if isinstance(video, dict) else video) as container:
+        frames = sum(1 for _ in container.decode(video=0))
+    assert 0 < len(rows) == frames < clip.frames  # the partial video and CSV agree
+    # The video slot is free again: a short clip starts and finishes at once.
+    short = make_clip(tmp_path / "short.mp4", seconds=1.0, fps=10.0, second_face=None)
+    started = time.perf_counter()
+    status, *_ = client.predict(handle_file(str(short.path)), *args[1:], api_name="/analyze_video")
+    assert status.startswith("Done: 10 frames") and time.perf_counter() - started < 10
+
+
+def test_cancel_with_nothing_running_says_so(app, tmp_path):
+    assert "Nothing to cancel" in client_for(app, tmp_path).predict(api_name="/cancel_video")
