@@ -11,6 +11,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no usage data leav
 
 from fer_demo.cli import all_weight_files, download_weights
 from fer_demo.config import Settings
+from fer_demo.memory import limit_malloc_arenas
 from fer_demo.studio import Studio
 from fer_demo.ui import build_demo
 
@@ -22,6 +23,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=settings.port, help="port (FER_DEMO_PORT)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    limit_malloc_arenas()
     studio = Studio(settings)
     if os.environ.get("FER_DEMO_PREFETCH") == "1":  # fetch every model's weights while the UI is already up
         names = list(all_weight_files())

@@ -238,6 +238,24 @@ CASES = [
         image(upload(lambda f: media.solid(f, 300, 300, "bw.png", mode="1"))),
         faces(0),
     ),
+    Case(
+        "animated-webp-sent-to-the-video-tab",
+        "animation_to_video",
+        lambda c: [c.upload(media.multi_frame(c.folder, "webp", frames=4))],
+        lambda outputs: str(outputs[0]["video"]["path"]).endswith(".mp4"),
+    ),
+    Case(
+        "still-photo-sent-to-the-video-tab",
+        "animation_to_video",
+        lambda c: [c.upload(EXAMPLES / "astronaut.jpg")],
+        r"single frame",
+    ),
+    Case(
+        "secret-sent-to-the-video-tab",
+        "animation_to_video",
+        lambda c: [{"path": str(c.secret), "meta": {"_type": "gradio.FileData"}}],
+        PLEASE_UPLOAD,
+    ),
     # Hostile parameters.
     Case(
         "model-is-a-list",

@@ -7,11 +7,15 @@ Every event has an ``api_name``; every failure a user can cause becomes a
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import gradio as gr
 
+from fer_demo.animation import animation_to_mp4
+from fer_demo.downloads import new_export_dir
 from fer_demo.studio import Studio
 from fer_demo.ui.api import register_api
+from fer_demo.ui.common import QUICK, user_errors
 from fer_demo.ui.image_tab import build_image_tab
 from fer_demo.ui.models_tab import build_models_tab
 from fer_demo.ui.received_files import explain_refused_requests
@@ -32,16 +36,35 @@ def build_demo(studio: Studio) -> gr.Blocks:
     jobs = VideoJobs()
     with gr.Blocks(title="FER studio", delete_cache=(600, 1800), analytics_enabled=False) as demo:
         gr.Markdown(INTRO)
-        with gr.Tabs(overflow_behavior="wrap"):  # every tab visible on a phone, none hidden in a menu
-            build_image_tab(studio)
-            build_video_tab(studio, jobs)
+        with gr.Tabs(overflow_behavior="wrap") as tabs:  # every tab visible on a phone, none in a menu
+            image_in, as_video = build_image_tab(studio)
+            video_in = build_video_tab(studio, jobs)
             build_webcam_tab(studio)
             build_models_tab(studio)
+        as_video.click(
+            animation_as_video(studio), image_in, [video_in, tabs], api_name="animation_to_video", **QUICK
+        )
         register_api(studio)
         demo.unload(release_session_state(demo, jobs))
     explain_refused_requests(demo)
     demo.queue(default_concurrency_limit=2, max_size=64)
     return demo
+
+
+def animation_as_video(studio: Studio) -> Callable:
+    """The image tab's animation as an MP4 in the Video tab, ready to analyse."""
+
+    @user_errors
+    def convert(path: str | None) -> tuple:
+        if not path:
+            raise gr.Error("Please upload an animated image first.", print_exception=False)
+        limits = studio.settings
+        output = new_export_dir() / f"{Path(path).stem}.mp4"
+        with studio.analysis_slots:
+            video = animation_to_mp4(path, output, limits.max_image_pixels, limits.video_max_frames)
+        return str(video), gr.Tabs(selected="video")
+
+    return convert
 
 
 def release_session_state(demo: gr.Blocks, jobs: VideoJobs | None = None) -> Callable[[gr.Request], None]:

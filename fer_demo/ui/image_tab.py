@@ -8,6 +8,7 @@ import time
 import gradio as gr
 import pandas as pd
 
+from fer_demo.animation import is_animation
 from fer_demo.compare import agreement, comparison_rows
 from fer_demo.downloads import new_export_dir
 from fer_demo.export import face_columns, face_rows, write_csv, write_json
@@ -43,7 +44,8 @@ def with_notes(summary: str, notes: tuple[str, ...]) -> str:
     return "\n\n".join([summary, *(f"Note: {note}" for note in notes)])
 
 
-def build_image_tab(studio: Studio) -> None:
+def build_image_tab(studio: Studio) -> tuple[gr.Image, gr.Button]:
+    """The tab; returns its photo input and the button that sends an animation to the Video tab."""
     default = studio.settings.default_model
     with gr.Tab("Image", id="image"):
         with gr.Row():
@@ -87,6 +89,7 @@ def build_image_tab(studio: Studio) -> None:
                     elem_id="image-output",
                 )
                 status = gr.Markdown(elem_id="image-status")
+                as_video = gr.Button("Analyse every frame in the Video tab", visible=False, size="sm")
         chart = gr.Plot(label="Expression probabilities per face", elem_id="image-chart")
         empty = pd.DataFrame(columns=face_columns(default))
         table = gr.Dataframe(empty, label="Results per face", interactive=False)  # scrolls sideways on phones
@@ -176,3 +179,10 @@ def build_image_tab(studio: Studio) -> None:
     analyse.click(run, [image_in, model, threshold, min_face], outputs, api_name="analyze_image", **QUICK)
     compare_inputs = [image_in, threshold, min_face]
     compare.click(run_comparison, compare_inputs, outputs, api_name="compare_models", **QUICK)
+
+    def offer_video(path: str | None) -> gr.Button:
+        animated = bool(path) and is_animation(path, studio.settings.max_image_pixels)
+        return gr.Button(visible=animated)
+
+    image_in.change(offer_video, image_in, as_video, api_visibility="private", queue=False)
+    return image_in, as_video

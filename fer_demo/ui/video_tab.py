@@ -59,7 +59,8 @@ def result_text(result: VideoResult) -> str:
     return "\n\n".join([f"{head} {found}.", *(f"Note: {note}" for note in result.notes)])
 
 
-def build_video_tab(studio: Studio, jobs: VideoJobs) -> None:
+def build_video_tab(studio: Studio, jobs: VideoJobs) -> gr.Video:
+    """The tab; returns its video input (the image tab sends animations to it)."""
     default = studio.settings.default_model
     with gr.Tab("Video", id="video"):
         with gr.Row():
@@ -208,3 +209,4 @@ def build_video_tab(studio: Studio, jobs: VideoJobs) -> None:
         run, inputs, outputs, api_name="analyze_video", concurrency_limit=1, concurrency_id="video"
     )
     cancel.click(cancel_job, None, status, api_name="cancel_video", queue=False)
+    return video_in
