@@ -146,8 +146,7 @@ def _bomb_message(pillow_message: str, max_pixels: int) -> str:
     found = re.search(r"\((\d+) pixels\)", pillow_message)
     size = f": {_megapixels(int(found.group(1)))} megapixels" if found else ""
     return (
-        f"This image is too large{size}; the limit is {_megapixels(max_pixels)} megapixels. "
-        "Please resize it."
+        f"This image is too large{size}; the limit is {_megapixels(max_pixels)} megapixels. Please resize it."
     )
 
 

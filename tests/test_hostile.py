@@ -242,7 +242,7 @@ CASES = [
         "animated-webp-sent-to-the-video-tab",
         "animation_to_video",
         lambda c: [c.upload(media.multi_frame(c.folder, "webp", frames=4))],
-        lambda outputs: str(outputs[0]["video"]["path"]).endswith(".mp4"),
+        lambda outputs: outputs[0]["path"].endswith(".mp4") and outputs[1]["selected"] == "video",
     ),
     Case(
         "still-photo-sent-to-the-video-tab",

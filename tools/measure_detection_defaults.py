@@ -3,8 +3,8 @@
     python tools/measure_detection_defaults.py [--scenes 300]
 
 Synthetic scenes of 1280x720 hold 0-3 faces cut from public-domain portraits
-(the examples; scikit-image's astronaut and camera photos too when it is
-installed), scaled (face height 16-260 px), turned, dimmed, blurred and
+(the examples; scikit-image's camera photo too when it is installed),
+scaled (face height 16-200 px), turned, dimmed, blurred and
 JPEG-compressed, over public-domain or synthesised backgrounds, plus
 face-less distractors (hair and shoulders cut from the same portraits, a cat,
 textures). The app's detector runs with no threshold and no size limit; each
@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import argparse
 import io
+import sys
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageEnhance, ImageFilter
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from fer_demo.faces import DetectionOptions, FaceDetector
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -100,37 +102,31 @@ def degrade(tile: Image.Image, rng: np.random.Generator) -> Image.Image:
 
 
 def scene(rng, faces, others) -> tuple[np.ndarray, list[np.ndarray]]:
+    """A 1280x720 JPEG: distractors first (clutter behind), then 0-3 faces, one per third of the width."""
     canvas = background(rng)
-    truth = []
-    for _ in range(rng.integers(0, 4)):
-        tile, (x1, y1, x2, y2) = faces[rng.integers(len(faces))]
-        face_height = rng.uniform(16, 260)
-        scale = face_height / (y2 - y1)
-        size = (max(1, round(tile.width * scale)), max(1, round(tile.height * scale)))
-        angle = rng.uniform(-25, 25)
-        placed = degrade(tile.resize(size, Image.BILINEAR), rng).rotate(angle, expand=False)
-        left, top = rng.integers(0, max(1, 1280 - size[0])), rng.integers(0, max(1, 720 - size[1]))
-        canvas.paste(placed, (int(left), int(top)))
-        centre = np.array([(x1 + x2) / 2, (y1 + y2) / 2]) * scale - np.array(size) / 2
-        turn = np.deg2rad(-angle)  # PIL turns counter-clockwise; image y points down
-        rotated = np.array([centre[0] * np.cos(turn) - centre[1] * np.sin(turn),
-                            centre[0] * np.sin(turn) + centre[1] * np.cos(turn)])  # fmt: skip
-        cx, cy = rotated + np.array(size) / 2 + np.array([left, top])
-        half = np.array([x2 - x1, y2 - y1]) * scale / 2
-        truth.append(np.array([cx - half[0], cy - half[1], cx + half[0], cy + half[1]]))
     for _ in range(rng.integers(0, 3)):
         other = others[rng.integers(len(others))]
         scale = rng.uniform(0.2, 1.0) * min(1280 / other.width, 720 / other.height)
-        other = degrade(
-            other.resize((max(1, round(other.width * scale)), max(1, round(other.height * scale)))), rng
-        )
-        canvas.paste(
-            other,
-            (
-                int(rng.integers(0, max(1, 1280 - other.width))),
-                int(rng.integers(0, max(1, 720 - other.height))),
-            ),
-        )
+        size = (max(1, round(other.width * scale)), max(1, round(other.height * scale)))
+        place = (int(rng.integers(0, max(1, 1280 - size[0]))), int(rng.integers(0, max(1, 720 - size[1]))))
+        canvas.paste(degrade(other.resize(size), rng), place)
+    truth = []
+    for third in rng.permutation(3)[: rng.integers(0, 4)]:
+        tile, (x1, y1, x2, y2) = faces[rng.integers(len(faces))]
+        scale = rng.uniform(16, 200) / (y2 - y1)
+        size = (max(1, round(tile.width * scale)), max(1, round(tile.height * scale)))
+        angle = rng.uniform(-25, 25)
+        placed = degrade(tile.resize(size, Image.BILINEAR), rng).rotate(angle, expand=False)
+        left = int(third * 1280 / 3 + rng.integers(0, max(1, round(1280 / 3 - size[0]))))
+        top = int(rng.integers(0, max(1, 720 - size[1])))
+        canvas.paste(placed, (left, top))
+        centre = np.array([(x1 + x2) / 2, (y1 + y2) / 2]) * scale - np.array(size) / 2
+        turn = np.deg2rad(angle)  # PIL turns counter-clockwise as seen; image y points down
+        rotated = np.array([centre[0] * np.cos(turn) + centre[1] * np.sin(turn),
+                            -centre[0] * np.sin(turn) + centre[1] * np.cos(turn)])  # fmt: skip
+        cx, cy = rotated + np.array(size) / 2 + np.array([left, top])
+        half = np.array([x2 - x1, y2 - y1]) * scale / 2
+        truth.append(np.array([cx - half[0], cy - half[1], cx + half[0], cy + half[1]]))
     buffer = io.BytesIO()
     canvas.save(buffer, "JPEG", quality=int(rng.integers(30, 95)))
     return np.asarray(Image.open(buffer).convert("RGB")), truth
@@ -166,7 +162,7 @@ def main() -> None:
             if hit:
                 matched.add(best)
             detections.append((float(score), side, offset + best if hit else None))
-    print(f"{args.scenes} scenes, {len(true_faces)} true faces (side 16-260 px), "
+    print(f"{args.scenes} scenes, {len(true_faces)} true faces (height 16-200 px), "
           f"{sum(d[2] is None for d in detections)} false detections before any threshold")  # fmt: skip
     print("recall % / false faces per 100 scenes")
     print("threshold " + "".join(f"  min {m:>3} px     " for m in MIN_SIZES))
@@ -179,6 +175,38 @@ def main() -> None:
             false = sum(d[2] is None for d in kept)
             cells.append(f"{100 * hits / max(eligible, 1):5.1f} / {100 * false / args.scenes:5.1f}   ")
         print(f"{threshold:<9} " + "".join(cells))
+    expression_by_face_size(faces)
+
+
+def expression_by_face_size(faces) -> None:
+    """How a face's size changes what the embedded model says about it (the minimum size's reason).
+
+    Each portrait is shrunk until its face is N px tall, then enlarged back, which
+    is what a small face in a big photo gives the classifier; the top label and
+    its agreement with the full-size face are printed per size.
+    """
+    from fer_demo.models.zoo import ModelZoo
+    from fer_demo.pipeline import face_crops
+
+    model = ModelZoo(ROOT / "weights-unused").get("mini_xception")
+    detector = FaceDetector(max_side=4096, options=DetectionOptions(0.0, 0))
+    print("\nface height px: top label agreement with the full-size face, mean |p - p_full|")
+    full = {}
+    for height in (200, 64, 48, 32, 24, 20, 16, 12):
+        same, gaps = 0, []
+        for index, (tile, (_, y1, _, y2)) in enumerate(faces):
+            scale = height / (y2 - y1)
+            small = tile.resize((max(1, round(tile.width * scale)), max(1, round(tile.height * scale))))
+            image = np.asarray(small.resize(tile.size, Image.BILINEAR))
+            found = detector.detect(image)
+            if not len(found):
+                continue
+            probabilities = model.predict(face_crops(image, found[np.array([0])], model)).probabilities[0]
+            full.setdefault(index, probabilities)
+            same += int(np.argmax(probabilities) == np.argmax(full[index]))
+            gaps.append(float(np.abs(probabilities - full[index]).mean()))
+        gap = np.mean(gaps) if gaps else float("nan")
+        print(f"{height:>4}: {same}/{len(faces)} same top label, mean gap {gap:.3f}")
 
 
 if __name__ == "__main__":

@@ -55,6 +55,35 @@ def test_video_tab_shows_progress_plays_the_result_and_draws_the_timeline(page, 
     assert traces.count() >= 7  # a line per expression
 
 
+def test_cancel_in_the_page_keeps_the_partial_video(page, app_url, tmp_path):
+    clip = make_clip(tmp_path / "long.mp4", seconds=60.0, fps=30.0, second_face=None)
+    open_tab(page, app_url, "Video")
+    page.locator("#video-input input[type=file]").set_input_files(str(clip.path))
+    page.locator("#video-input video").wait_for()
+    page.get_by_role("button", name="Analyse video").click()
+    status = page.locator("#video-status")
+    status.filter(has_text=re.compile(r"Analysing: frame \d+ / 1800")).wait_for()
+    page.get_by_role("button", name="Cancel").click()
+    status.filter(has_text="Cancelled").wait_for(timeout=10_000)
+    video = page.locator("#video-output video")
+    page.wait_for_function(
+        "el => el.readyState >= 1 && isFinite(el.duration)", arg=video.element_handle(), timeout=30_000
+    )
+    assert 0 < video.evaluate("el => el.duration") < 59
+
+
+def test_an_animated_image_is_offered_to_the_video_tab(page, app_url, tmp_path):
+    from ..hostile_media import multi_frame
+
+    open_tab(page, app_url, "Image")
+    page.locator("#image-input input[type=file]").set_input_files(str(multi_frame(tmp_path, "gif", frames=6)))
+    offer = page.get_by_role("button", name="Analyse every frame in the Video tab")
+    offer.click()
+    page.locator("#video-input video").wait_for()  # the Video tab is open with the animation loaded
+    page.get_by_role("button", name="Analyse video").click()
+    page.locator("#video-status").filter(has_text="Done: 6 frames").wait_for(timeout=60_000)
+
+
 def test_webcam_tab_streams_annotated_frames_and_a_live_timeline(page, app_url):
     open_tab(page, app_url, "Webcam")
     webcam = page.locator("#webcam-input")
