@@ -9,24 +9,24 @@ from pathlib import Path
 from fer_demo.faces import DetectionOptions
 
 
-def _env_int(name: str, default: int) -> int:
+def _env_number(name: str, default: float, kind: type = int) -> float:
+    """``name`` from the environment as ``kind`` (int or float), ``default`` when unset."""
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
     try:
-        return int(raw)
+        return kind(raw)
     except ValueError as error:
-        raise ValueError(f"{name} must be a whole number, got {raw!r}") from error
+        what = "a whole number" if kind is int else "a number"
+        raise ValueError(f"{name} must be {what}, got {raw!r}") from error
+
+
+def _env_int(name: str, default: int) -> int:
+    return _env_number(name, default, int)
 
 
 def _env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return float(raw)
-    except ValueError as error:
-        raise ValueError(f"{name} must be a number, got {raw!r}") from error
+    return _env_number(name, default, float)
 
 
 def _default_host() -> str:
