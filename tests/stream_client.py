@@ -77,6 +77,13 @@ class AppSession:
         self.http.post(self.url + f"gradio_api/stream/{event_id}/close")
         return answers
 
+    def first_answer(self, api_name: str, first_input: Any, *inputs: Any) -> dict:
+        """Start a stream with any first input (not only a frame) and return the first message about it."""
+        event_id = self._join(api_name, [first_input, *inputs, None])
+        message = self._next(event_id, ("process_streaming", "process_completed"))
+        self.http.post(self.url + f"gradio_api/stream/{event_id}/close")
+        return message
+
     def call(self, api_name: str, *inputs: Any) -> list[Any]:
         """Run a plain event in this session (so it sees the session's state); returns its outputs."""
         event_id = self._join(api_name, [*inputs, None])

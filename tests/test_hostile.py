@@ -28,6 +28,7 @@ from fer_demo.ui import build_demo
 from . import hostile_media as media
 from .conftest import EXAMPLES, free_port
 from .raw_api import Answer, RawApi
+from .stream_client import AppSession
 
 PLEASE_UPLOAD = r"^Please upload the file: this app only analyses files uploaded to it\.$"
 NOT_IMAGE = r"not an image we can read"
@@ -441,6 +442,18 @@ def test_no_answer_tells_whether_a_server_file_exists(context):
         for where in (str(context.secret), "/etc/passwd", "/no/such/file.jpg", str(context.folder))
     }
     assert len(set(answers.values())) == 1, answers
+
+
+@pytest.mark.parametrize("meta", [True, False])
+def test_the_webcam_stream_opens_no_server_file(app_url, context, meta):
+    payload = {"path": str(context.secret), **({"meta": {"_type": "gradio.FileData"}} if meta else {})}
+    session = AppSession(app_url)
+    try:
+        message = session.first_answer("webcam_stream", payload, "mini_xception", "none", 0.93, 24)
+    finally:
+        session.close()
+    assert not message["success"] and re.search(PLEASE_UPLOAD, message["output"]["error"])
+    still_serves(context)
 
 
 def test_a_url_payload_makes_the_server_fetch_nothing(context):
