@@ -103,12 +103,12 @@ def analyse_image_folder(args: argparse.Namespace) -> int:
     from fer_demo.studio import Studio
 
     studio = Studio(Settings.from_env())
+    options = DetectionOptions(args.min_confidence, args.min_face_size)  # a bad flag fails once, here
     suffixes = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
     paths = sorted(p for p in Path(args.folder).iterdir() if p.suffix.lower() in suffixes)
     rows, failed = [], 0
     for path in paths:
         try:
-            options = DetectionOptions(args.min_confidence, args.min_face_size)
             _, analysis = studio.analyze_file(path, args.model, None, options)
         except UserFacingError as error:
             print(f"{path.name}: {error}", file=sys.stderr)

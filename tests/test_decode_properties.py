@@ -67,11 +67,11 @@ def hostile_bytes(draw: st.DrawFn) -> bytes:
             at = min(at, len(data) - 4)
             if at >= 0:
                 data[at : at + 4] = struct.pack(">I", draw(st.integers(0, 2**32 - 1)))
-        else:  # a byte or short of the first 64 (sizes, depths, modes, counts) set to a small value
+        elif (
+            len(data) >= 2
+        ):  # a short among the first 64 bytes (sizes, depths, modes, counts) set to anything
             at = draw(st.integers(0, min(63, len(data) - 2)))
-            data[at : at + 2] = struct.pack(
-                draw(st.sampled_from(["<H", ">H"])), draw(st.integers(0, 65535))
-            )
+            data[at : at + 2] = struct.pack(draw(st.sampled_from(["<H", ">H"])), draw(st.integers(0, 65535)))
     return bytes(data)
 
 
