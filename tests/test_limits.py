@@ -17,7 +17,7 @@ from fer_demo.errors import InputError, ModelUnavailableError
 from fer_demo.faces import DetectionOptions, downscale_factor
 from fer_demo.images import to_uint8
 from fer_demo.models.zoo import ModelZoo
-from fer_demo.ui.received_files import PLEASE_UPLOAD, received_file
+from fer_demo.ui.request_guard import PLEASE_UPLOAD, received_file
 from fer_demo.ui.video_jobs import VideoJobs
 from fer_demo.video import fit_into, output_size, sample_by_time
 from fer_demo.video_io import Frame

@@ -18,7 +18,7 @@ from fer_demo.ui.api import register_api
 from fer_demo.ui.common import QUICK, user_errors
 from fer_demo.ui.image_tab import build_image_tab
 from fer_demo.ui.models_tab import build_models_tab
-from fer_demo.ui.received_files import explain_refused_requests
+from fer_demo.ui.request_guard import explain_refused_requests
 from fer_demo.ui.video_jobs import VideoJobs
 from fer_demo.ui.video_tab import build_video_tab
 from fer_demo.ui.webcam_tab import build_webcam_tab

@@ -7,7 +7,7 @@ import gradio as gr
 from fer_demo.models.specs import MODEL_SPECS
 from fer_demo.studio import Studio
 from fer_demo.ui.common import QUICK, detection_options, user_errors
-from fer_demo.ui.received_files import payload_path, received_file
+from fer_demo.ui.request_guard import payload_path, received_file
 
 
 def register_api(studio: Studio) -> None:

@@ -24,7 +24,7 @@ from fer_demo.ui.common import (
     model_note,
     user_errors,
 )
-from fer_demo.ui.received_files import accept_received_files
+from fer_demo.ui.request_guard import accept_received_files
 
 log = logging.getLogger(__name__)
 

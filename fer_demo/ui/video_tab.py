@@ -25,7 +25,7 @@ from fer_demo.ui.common import (
     temporal_options,
     user_errors,
 )
-from fer_demo.ui.received_files import accept_received_files
+from fer_demo.ui.request_guard import accept_received_files
 from fer_demo.ui.video_jobs import VideoJobs
 from fer_demo.video import VideoProgress, VideoResult, analyze_video
 

@@ -34,7 +34,7 @@ from fer_demo.ui.common import (
     user_errors,
 )
 from fer_demo.ui.frame_files import FrameFiles
-from fer_demo.ui.received_files import accept_received_files
+from fer_demo.ui.request_guard import accept_received_files
 from fer_demo.webcam import WebcamSession
 
 log = logging.getLogger(__name__)

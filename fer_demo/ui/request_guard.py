@@ -1,4 +1,4 @@
-"""The only files a request may make the app open: those Gradio received for the app.
+"""What a public app's requests may do: open only files Gradio received, and fail with a message.
 
 An API client can put any path into a file payload (``{"path": "/etc/passwd"}``),
 and Gradio 6.31 hands a payload without ``meta`` to the component as it is. So
@@ -6,6 +6,8 @@ every file input goes through :func:`received_file`: the path, resolved with
 ``realpath`` (no symlink or ``..`` escapes), must name a regular file inside
 Gradio's upload and cache folder. Anything else gets the same message whether
 the path exists or not, so an answer tells nothing about the server's files.
+Requests Gradio itself refuses before any handler runs (foreign files with
+``meta``, wrongly typed sliders, too few inputs) get a message too.
 """
 
 from __future__ import annotations
