@@ -12,7 +12,7 @@ from pathlib import Path
 from PIL import Image, ImageSequence
 
 from fer_demo.errors import InputError
-from fer_demo.images import ACCEPTED_FORMATS, check_size, pillow_errors, to_rgb_array
+from fer_demo.images import ACCEPTED_FORMATS, check_size, pillow_errors, plays_as_animation, to_rgb_array
 from fer_demo.video_io import VideoWriter
 
 DEFAULT_FRAME_SECONDS = 0.1  # what browsers show for a GIF frame without a duration
@@ -22,7 +22,7 @@ def is_animation(path: str | Path, max_pixels: int) -> bool:
     """True for an image file with several frames meant to be played (not a multi-page TIFF)."""
     try:
         with pillow_errors(max_pixels), Image.open(path, formats=ACCEPTED_FORMATS) as image:
-            return image.format != "TIFF" and bool(getattr(image, "is_animated", False))
+            return plays_as_animation(image)
     except InputError:
         return False
 

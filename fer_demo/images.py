@@ -46,13 +46,11 @@ class DecodedImage:
     Attributes:
         pixels: RGB uint8 (H, W, 3), upright.
         frames: how many frames (or pages) the file holds; only the first is in ``pixels``.
-        animated: the frames are an animation (GIF, APNG, WebP), which the Video tab can follow.
         notes: sentences for the user, e.g. that float values were rescaled.
     """
 
     pixels: np.ndarray
     frames: int = 1
-    animated: bool = False
     notes: tuple[str, ...] = ()
 
 
@@ -75,12 +73,17 @@ def decode_image(source: str | Path | bytes, max_pixels: int) -> DecodedImage:
         image = Image.open(_open_source(source), formats=ACCEPTED_FORMATS)
         check_size(image.size, max_pixels)
         frames = _frame_count(image)
-        animated = frames > 1 and bool(getattr(image, "is_animated", False)) and image.format != "TIFF"
+        animated = plays_as_animation(image)
         image.load()
         pixels, notes = to_rgb_array(image)
     if frames > 1:
         notes = (_frames_note(frames, animated, image.format), *notes)
-    return DecodedImage(pixels, frames, animated, notes)
+    return DecodedImage(pixels, frames, notes)
+
+
+def plays_as_animation(image: Image.Image) -> bool:
+    """Several frames meant to be played (GIF, APNG, WebP), not the pages of a TIFF."""
+    return image.format != "TIFF" and bool(getattr(image, "is_animated", False))
 
 
 def check_image_header(data: bytes, max_pixels: int) -> None:

@@ -151,7 +151,7 @@ def analyze_video(
     records: list[dict] = []
     started = time.perf_counter()
     last_progress = last_preview = started
-    frames, covered, first_shape, stopped = 0, 0.0, None, None
+    frames, covered, first_shape, stopped, size_changed = 0, 0.0, None, None, False
     if stop is not None and stop.is_set():
         yield VideoResult(None, [], [], info, 0, 0.0, model, ("Cancelled before it started.",), True)
         return
@@ -164,8 +164,9 @@ def analyze_video(
                 notes.extend([stopped] if stopped else [])
                 break
             first_shape = first_shape or frame.image.shape
-            if frame.image.shape != first_shape and not any("changes size" in n for n in notes):
+            if frame.image.shape != first_shape and not size_changed:
                 notes.append(_size_change_note(frame, first_shape, size))
+                size_changed = True
             image = fit_into(frame.image, size)
             faces = analyzer.process(image, frame.time)
             drawn = annotate(image, faces)

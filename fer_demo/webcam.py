@@ -108,7 +108,7 @@ class WebcamSession:
             self.start = now
         time = now - self.start
         self._choose_model(model_name, temporal_model)
-        if self.analyzer is not None and detection is not None:
+        if self.analyzer is not None and detection not in (None, self.analyzer.settings.detection):
             self.analyzer.settings = replace(self.analyzer.settings, detection=detection)
         self._watch_for_breaks(frame, time)
         if self.analyzer is None:

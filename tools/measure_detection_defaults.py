@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import io
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -188,7 +189,8 @@ def expression_by_face_size(faces) -> None:
     from fer_demo.models.zoo import ModelZoo
     from fer_demo.pipeline import face_crops
 
-    model = ModelZoo(ROOT / "weights-unused").get("mini_xception")
+    with tempfile.TemporaryDirectory() as cache:  # the embedded model needs no folder; its ONNX export does
+        model = ModelZoo(Path(cache)).get("mini_xception")
     detector = FaceDetector(max_side=4096, options=DetectionOptions(0.0, 0))
     print("\nface height px: top label agreement with the full-size face, mean |p - p_full|")
     full = {}

@@ -184,14 +184,6 @@ class ModelZoo:
     def is_loaded(self, name: str) -> bool:
         return f"model:{name}" in self._loaded
 
-    def loading_progress(self, name: str) -> float | None:
-        """Fraction downloaded of a model loading now (0 before the first byte); None when not loading."""
-        job = self._jobs.get(f"model:{name}")
-        if job is None:
-            return None
-        done, total = job.progress or (0, None)
-        return done / total if total else 0.0
-
     def get(self, name: str, progress: Progress | None = None) -> EmotionModel:
         """The loaded model ``name``, downloading and loading it in the background if needed.
 
@@ -227,8 +219,8 @@ class ModelZoo:
             if key in self._loaded:
                 return self._loaded[key]
             failure = self._failures.get(key)
-            if failure is not None and failure.retry_in(self.retry_after, self.max_retry_after) > 0:
-                wait = failure.retry_in(self.retry_after, self.max_retry_after)
+            wait = failure.retry_in(self.retry_after, self.max_retry_after) if failure else 0.0
+            if wait > 0:
                 raise ModelUnavailableError(f"{failure.error} (The next try is in {wait:.0f} s.)")
             job = self._jobs.get(key)
             if job is None:  # the first request starts the load; later ones wait for the same job
