@@ -1,16 +1,18 @@
-"""Webcam speed: the webcam tab's own frame handler fed 640x480 JPEG frames offered at 30 fps.
+"""Webcam speed over HTTP: the running app fed the way the browser feeds it, 1 and 4 sessions at once.
 
-    python benchmarks/bench_webcam.py [--seconds 20] [--memory-minutes 10]
+    python benchmarks/bench_webcam.py [--seconds 30] [--models enet_b0_8_best_afew,mini_xception,...]
+        [--sessions 1,4] [--memory-minutes 10]
 
-Each simulated browser does what Gradio's webcam component does: on every
-tick of ``stream_every`` it captures the camera's newest frame, unless a frame
-is still pending. The server side is the real path: Gradio's own JPEG
-decoding of the frame, the tab's handler (detect, track, classify, smooth,
-draw, plots once a second), the frame file and Gradio's serialisation of the
-outputs. "Server ms" times those steps per frame; "delay" runs from the moment
-the camera produced a frame to the moment its answer was ready. Models load
-random weights written in the published checkpoint formats: speed does not
-depend on their values.
+Each simulated browser speaks Gradio's streaming protocol (``tests/stream_client.py``):
+it joins the queue, then posts the camera's newest frame as a JPEG data URL
+every ``1 / FER_DEMO_WEBCAM_FPS`` seconds (``--offer-fps`` to change it),
+whether or not the last one was answered, as the page does, and fetches every
+annotated frame it is told about. The camera is a 30 fps clip of two faces
+whose frames carry their index as a barcode (``tests/webcam_meter.py``), so each fetched frame says
+which camera frame it shows. Printed per session: distinct annotated frames
+per second, the round trip (frame posted to annotated frame fetched) and the
+delay from the camera to the fetched frame, p50 and p95, and the median delay
+of the first and last thirds (equal when no backlog builds).
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ import argparse
 import base64
 import io
 import math
-import multiprocessing
 import os
 import sys
 import tempfile
@@ -28,103 +29,111 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import gradio as gr
 import numpy as np
-import plotly.graph_objects as go
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ["FER_DEMO_OFFLINE"] = "1"
-from fer_demo.config import Settings
-from fer_demo.models.specs import MODEL_SPECS, TEMPORAL_SPECS
-from fer_demo.studio import Studio
-from fer_demo.ui.webcam_tab import FRAME_INTERVAL, stream_handler
-from tests.checkpoints.emo_affectnet import write_lstm_checkpoint, write_static_checkpoint
-from tests.checkpoints.emonet import write_emonet_checkpoint
-from tests.checkpoints.hsemotion import write_whole_model_pickle
-from tests.synthetic_video import webcam_frames
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from benchmarks.running_app import cpu_seconds, start_app, write_random_weights  # noqa: E402
+from fer_demo.config import Settings  # noqa: E402
+from tests.stream_client import AppSession  # noqa: E402
+from tests.webcam_meter import camera_frames, read_stamp  # noqa: E402
 
-CAMERA_FPS = 30.0
-CASES = [  # (label, model, temporal model)
-    ("HSEmotion enet_b0", "enet_b0_8_best_afew", None),
-    ("EMO-AffectNet ResNet50 + LSTM", "emo_affectnet_resnet50", "lstm_ravdess"),
-    ("EmoNet 8", "emonet_8", None),
-]
+CAMERA_FPS, CLIP_FRAMES = 30, 180
+DEFAULT_MODELS = "enet_b0_8_best_afew,mini_xception,emo_affectnet_resnet50,emonet_8"
 
 
-def write_random_weights(folder: Path) -> None:
-    """Random-valued checkpoints under their published names and containers."""
-    write_whole_model_pickle(folder / MODEL_SPECS["enet_b0_8_best_afew"].weights[0].filename)
-    write_static_checkpoint(folder / MODEL_SPECS["emo_affectnet_resnet50"].weights[0].filename)
-    write_lstm_checkpoint(folder / TEMPORAL_SPECS["lstm_ravdess"].weights.filename)
-    write_emonet_checkpoint(folder / MODEL_SPECS["emonet_8"].weights[0].filename)
-
-
-def camera_payloads(count: int = 90) -> list:
-    """What the browser sends: the frames as JPEG data URLs, like ``canvas.toDataURL("image/jpeg")``."""
+def camera_clip(side: int) -> list[dict]:
+    """The camera's frames as the page sends them: JPEG data URLs (quality 0.92, like toDataURL)."""
     payloads = []
-    for frame in webcam_frames(count):
+    for frame in camera_frames(CLIP_FRAMES, size=(side, side * 3 // 4)):
         buffer = io.BytesIO()
         Image.fromarray(frame).save(buffer, "JPEG", quality=92)
         url = "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()
-        payloads.append(gr.Image.data_model(url=url, path=None))
+        payloads.append(
+            {"url": url, "path": None, "orig_name": "frame.jpeg", "meta": {"_type": "gradio.FileData"}}
+        )
     return payloads
 
 
 @dataclass
-class SessionStats:
-    server_ms: list[float] = field(default_factory=list)
-    delays_ms: list[float] = field(default_factory=list)
+class SessionFigures:
     seconds: float = 0.0
+    shown: list[int] = field(default_factory=list)  # camera frame of each fetched annotated frame
+    round_trips_ms: list[float] = field(default_factory=list)
+    delays_ms: list[float] = field(default_factory=list)
 
     @property
     def fps(self) -> float:
-        return len(self.server_ms) / self.seconds
+        distinct = sum(1 for i, index in enumerate(self.shown) if i == 0 or index != self.shown[i - 1])
+        return distinct / self.seconds
 
-    def delay_trend(self) -> tuple[float, float]:
-        """Median delay of the first and the last third of the run: equal when no backlog builds."""
+    def trend(self) -> tuple[float, float]:
         third = max(1, len(self.delays_ms) // 3)
         return float(np.median(self.delays_ms[:third])), float(np.median(self.delays_ms[-third:]))
 
 
-def browser(handler, payloads: list, model: str, temporal: str | None, seconds: float) -> SessionStats:
-    """One webcam session: capture on each tick unless pending, send, wait for the answer."""
-    camera = gr.Image(sources=["webcam"], streaming=True, type="numpy")
-    annotated, plot = gr.Image(type="filepath", interactive=False), gr.Plot()
-    stats, live = SessionStats(), None
-    start = tick = time.perf_counter()
-    while (now := time.perf_counter()) - start < seconds:
-        if now < tick:
-            time.sleep(tick - now)
-        shot = math.floor((tick - start) * CAMERA_FPS)  # the camera's newest frame at this tick
-        began = time.perf_counter()
-        frame = camera.preprocess(payloads[shot % len(payloads)])
-        *outputs, live = handler(frame, model, temporal or "none", None, None, live)
-        image, _status, *figures = outputs
-        if isinstance(image, str):
-            annotated.postprocess(image)
-        for figure in figures:
-            if isinstance(figure, go.Figure):
-                plot.postprocess(figure)
-        done = time.perf_counter()
-        stats.server_ms.append((done - began) * 1000)
-        stats.delays_ms.append((done - (start + shot / CAMERA_FPS)) * 1000)
-        tick = start + math.ceil((done - start) / FRAME_INTERVAL) * FRAME_INTERVAL  # next tick, not pending
-    stats.seconds = time.perf_counter() - start
-    live.close()
-    return stats
+def browser(
+    url: str, clip: list[dict], model: str, interval: float, seconds: float, warmup: float
+) -> SessionFigures:
+    """One webcam session for ``warmup + seconds``; figures over the last ``seconds``."""
+    session = AppSession(url)
+    defaults = Settings()
+    inputs = [model, "none", defaults.face_threshold, defaults.face_min_size]  # the page's defaults
+    start = time.perf_counter()
+    posted: dict[int, float] = {}  # camera frame -> when it was posted
+
+    def newest() -> int:
+        return math.floor((time.perf_counter() - start) * CAMERA_FPS) % CLIP_FRAMES
+
+    first = newest()
+    posted[first] = time.perf_counter()
+    event_id = session.open_stream("webcam_stream", clip[first], *inputs)
+    stop = threading.Event()
+
+    def post_frames() -> None:  # the page's timer: the newest frame every interval, answered or not
+        tick = time.perf_counter()
+        while not stop.is_set():
+            tick += interval
+            time.sleep(max(0.0, tick - time.perf_counter()))
+            index = newest()
+            posted[index] = time.perf_counter()
+            session.post("webcam_stream", event_id, clip[index], *inputs)
+
+    poster = threading.Thread(target=post_frames, daemon=True)
+    poster.start()
+    figures = SessionFigures()
+    measure_from = start + warmup
+    while time.perf_counter() < measure_from + seconds:
+        message = session.answer(event_id, timeout=30)
+        if not message.get("success"):
+            raise RuntimeError(f"the stream failed: {message.get('output')}")
+        image = message["output"]["data"][0]
+        if not (isinstance(image, dict) and image.get("url")):
+            continue
+        pixels = np.asarray(Image.open(io.BytesIO(session.fetch(image))).convert("L"))
+        fetched = time.perf_counter()
+        index = read_stamp(pixels, mirrored=False)
+        if fetched < measure_from or index not in posted:
+            continue
+        figures.shown.append(index)
+        figures.round_trips_ms.append((fetched - posted[index]) * 1000)
+        figures.delays_ms.append((newest() - index) % CLIP_FRAMES * 1000 / CAMERA_FPS)
+    figures.seconds = time.perf_counter() - measure_from
+    stop.set()
+    poster.join()
+    session.close_stream(event_id)
+    session.close()
+    return figures
 
 
-def run_sessions(studio: Studio, cache: Path, payloads: list, case: tuple, sessions: int, seconds: float):
-    _, model, temporal = case
-    handler = stream_handler(studio, cache)
-    browser(handler, payloads[:10], model, temporal, 2.0)  # load the model and warm up
-    results: list[SessionStats] = [None] * sessions
+def run(url: str, clip: list[dict], model: str, sessions: int, interval: float, seconds: float) -> list:
+    results: list[SessionFigures | None] = [None] * sessions
 
-    def run(index: int) -> None:
-        results[index] = browser(handler, payloads, model, temporal, seconds)
+    def one(i: int) -> None:
+        results[i] = browser(url, clip, model, interval, seconds, warmup=5.0)
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(sessions)]
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(sessions)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -132,60 +141,66 @@ def run_sessions(studio: Studio, cache: Path, payloads: list, case: tuple, sessi
     return results
 
 
-def memory_child(weights: Path, cache: Path, minutes: float) -> None:
-    """One enet_b0 session for ``minutes``; RSS after the first minute and at the end."""
-    studio = Studio(Settings(weights_dir=weights))
-    handler = stream_handler(studio, cache)
-    payloads = camera_payloads()
-    first = browser(handler, payloads, "enet_b0_8_best_afew", None, 60.0)
-    after_one = rss_mb()
-    rest = browser(handler, payloads, "enet_b0_8_best_afew", None, (minutes - 1) * 60.0)
-    at_end = rss_mb()
-    print(
-        f"\nmemory, one enet_b0 session for {minutes:g} min ({len(first.server_ms) + len(rest.server_ms)} "
-        f"frames): RSS after 1 min {after_one:.0f} MB, after {minutes:g} min {at_end:.0f} MB, "
-        f"growth {at_end - after_one:+.0f} MB"
-    )
-
-
-def rss_mb() -> float:
-    fields = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines())
+def rss_mb(pid: int) -> float:
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
     return int(fields["VmRSS"].split()[0]) / 1024
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=20.0, help="per measurement")
-    parser.add_argument("--memory-minutes", type=float, default=0.0)
-    parser.add_argument("--memory-only", action="store_true")
+    parser.add_argument("--seconds", type=float, default=30.0, help="per measurement, after 5 s of warm-up")
+    parser.add_argument("--models", default=DEFAULT_MODELS)
+    parser.add_argument("--sessions", default="1,4", help="session counts, run for the first model only")
+    parser.add_argument("--offer-fps", type=float, help="frames posted per second (the page's rate)")
+    parser.add_argument("--memory-minutes", type=float, default=0.0, help="one session this long: RSS growth")
     args = parser.parse_args()
+    settings = Settings.from_env()
+    interval = 1 / (args.offer_fps or settings.webcam_fps)
     with tempfile.TemporaryDirectory() as tmp:
-        weights, cache = Path(tmp) / "weights", Path(tmp) / "cache"
+        tmp = Path(tmp)
+        weights = tmp / "weights"
         weights.mkdir()
         write_random_weights(weights)
-        if not args.memory_only:
-            studio = Studio(Settings(weights_dir=weights))
-            payloads = camera_payloads()
-            print(f"640x480 JPEG frames offered at {CAMERA_FPS:.0f} fps, one face; {os.cpu_count()} CPUs; "
-                  f"browser tick {FRAME_INTERVAL * 1000:.0f} ms")  # fmt: skip
-            header = (f"{'model':<32} {'backend':<12} {'sessions':>8} {'fps each':>9} {'server ms p50':>14} "
-                      f"{'p95':>6} {'delay ms first/last third':>26}")  # fmt: skip
-            print(header)
-            for case in CASES:
-                backend = studio.zoo.get(case[1]).backend
-                for sessions in (1, 4) if case is CASES[0] else (1,):
-                    results = run_sessions(studio, cache, payloads, case, sessions, args.seconds)
-                    server = np.concatenate([r.server_ms for r in results])
+        server, url = start_app(weights, tmp / "app.log")
+        try:
+            clip = camera_clip(settings.webcam_side)
+            size = f"{settings.webcam_side}x{settings.webcam_side * 3 // 4}"
+            print(f"HTTP, Gradio's streaming protocol; {size} JPEG frames posted every "
+                  f"{interval * 1000:.0f} ms; {os.cpu_count()} CPUs")  # fmt: skip
+            print(f"{'model':<26} {'sessions':>8} {'fps each':>16} {'round trip p50':>15} {'p95':>6} "
+                  f"{'delay p50':>10} {'p95':>6} {'delay first/last third':>23} "
+                  f"{'server CPU':>10}")  # fmt: skip
+            models = args.models.split(",")
+            loader = AppSession(url)
+            for model in models:  # loaded (and exported to ONNX) before anything is timed
+                loader.call("webcam_model", model)
+            loader.close()
+            for model in models:
+                for sessions in [int(n) for n in args.sessions.split(",")] if model == models[0] else [1]:
+                    before = cpu_seconds([server.pid])
+                    began = time.perf_counter()
+                    results = run(url, clip, model, sessions, interval, args.seconds)
+                    cpu = (cpu_seconds([server.pid]) - before) / (time.perf_counter() - began)
+                    trips = np.concatenate([r.round_trips_ms for r in results])
+                    delays = np.concatenate([r.delays_ms for r in results])
                     fps = ", ".join(f"{r.fps:.1f}" for r in results)
-                    trend = " | ".join("{:.0f}/{:.0f}".format(*r.delay_trend()) for r in results)
-                    p50, p95 = np.percentile(server, [50, 95])
-                    print(f"{case[0]:<32} {backend:<12} {sessions:>8} {fps:>9} {p50:>14.0f} {p95:>6.0f} "
-                          f"{trend:>26}")  # fmt: skip
-        if args.memory_minutes or args.memory_only:
-            spawn = multiprocessing.get_context("spawn")
-            child = spawn.Process(target=memory_child, args=(weights, cache, args.memory_minutes or 10.0))
-            child.start()
-            child.join()
+                    trend = " | ".join("{:.0f}/{:.0f}".format(*r.trend()) for r in results)
+                    print(f"{model:<26} {sessions:>8} {fps:>16} {np.percentile(trips, 50):>15.0f} "
+                          f"{np.percentile(trips, 95):>6.0f} {np.percentile(delays, 50):>10.0f} "
+                          f"{np.percentile(delays, 95):>6.0f} {trend:>23} {cpu:>10.2f}",
+                          flush=True)  # fmt: skip
+            if args.memory_minutes:
+                first = run(url, clip, models[0], 1, interval, 60.0)[0]
+                after_one = rss_mb(server.pid)
+                rest = run(url, clip, models[0], 1, interval, (args.memory_minutes - 1) * 60.0)[0]
+                at_end = rss_mb(server.pid)
+                frames = len(first.shown) + len(rest.shown)
+                print(f"\nmemory, one {models[0]} session for {args.memory_minutes:g} min ({frames} "
+                      f"frames): RSS after 1 min {after_one:.0f} MB, at the end {at_end:.0f} MB, growth "
+                      f"{at_end - after_one:+.0f} MB")  # fmt: skip
+        finally:
+            server.terminate()
+            server.wait()
 
 
 if __name__ == "__main__":

@@ -78,6 +78,8 @@ class Settings:
     webcam_time_limit: int = 120  # FER_DEMO_WEBCAM_TIME_LIMIT: seconds of streaming before re-queueing
     webcam_detect_max_side: int = 320  # FER_DEMO_WEBCAM_DETECT_SIDE: webcam faces are big; small is fast
     webcam_idle_seconds: int = 300  # FER_DEMO_WEBCAM_IDLE_SECONDS: a stopped session is freed after this
+    webcam_fps: float = 15.0  # FER_DEMO_WEBCAM_FPS: frames per second the page sends (README: measured)
+    webcam_side: int = 640  # FER_DEMO_WEBCAM_SIDE: the camera resolution asked for (longest side)
 
     @property
     def detection(self) -> DetectionOptions:
@@ -118,4 +120,6 @@ class Settings:
             webcam_time_limit=_env_int("FER_DEMO_WEBCAM_TIME_LIMIT", base.webcam_time_limit),
             webcam_detect_max_side=_env_int("FER_DEMO_WEBCAM_DETECT_SIDE", base.webcam_detect_max_side),
             webcam_idle_seconds=_env_int("FER_DEMO_WEBCAM_IDLE_SECONDS", base.webcam_idle_seconds),
+            webcam_fps=min(30.0, max(1.0, _env_float("FER_DEMO_WEBCAM_FPS", base.webcam_fps))),
+            webcam_side=min(1920, max(160, _env_int("FER_DEMO_WEBCAM_SIDE", base.webcam_side))),
         )

@@ -11,6 +11,7 @@ pays for both (what keeps a live stream's worst frames short).
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,12 +29,21 @@ class StreamSettings:
     """Speed/quality knobs of a stream; the defaults keep 720p30 real time on 2 cores."""
 
     detect_every: int = 10  # frames between detections (1/3 s at 30 fps); tracking fills the gaps
+    # Seconds between detections instead, for streams whose frame rate varies (a webcam); 0: off.
+    detect_interval: float = 0.0
     smoothing: float = 0.3  # seconds: time constant of per-face exponential smoothing, 0 = off
     temporal_model: str | None = None  # an EMO-AffectNet LSTM name (TEMPORAL_SPECS), replaces smoothing
     # Faces are classified at most this often (Hz; 0 = every frame) and keep their last output in
     # between: expressions change over tenths of a second, and the LSTM samples at 5 Hz anyway.
     classify_rate: float = 10.0
     detection: DetectionOptions | None = None  # threshold and minimum face size; None: the detector's
+    min_hits: int = 1  # detections before a face is shown and numbered (FaceTracker)
+    memory: float = 0.0  # seconds a lost face keeps its id (FaceTracker)
+    # Live streams: detect in a background thread (a frame never waits for MTCNN; its result is
+    # applied at the time of the frame it ran on) and classify at most this many known faces per
+    # frame (faces never seen yet are always classified), so no frame is slow. 0: no limit.
+    background_detection: bool = False
+    max_crops: int = 0
 
 
 @dataclass
@@ -61,7 +71,7 @@ class StreamAnalyzer:
         self.model = model
         self.detector = detector
         self.settings = settings
-        self.tracker = FaceTracker()
+        self.tracker = FaceTracker(min_hits=settings.min_hits, memory=settings.memory)
         self.smoother = ExponentialSmoother(settings.smoothing)
         self.lstm = LstmTemporalModel(lstm) if lstm is not None else None
         self.period = 1.0 / settings.classify_rate if settings.classify_rate > 0 else 0.0
@@ -69,8 +79,18 @@ class StreamAnalyzer:
             self.period = min(self.period or 0.2, 0.2)
         self.faces: dict[int, _FaceState] = {}
         self.frames = 0
+        self._detected_at: float | None = None
+        self._pending: tuple[Future, float] | None = None  # a background detection and its frame's time
+        self._worker: ThreadPoolExecutor | None = None
+        self.found: int | None = None  # faces the last frame's detection returned (None: it ran none)
+        self.pace = 1.0  # detection and classification intervals are stretched by this (shared CPU)
         self.detected = False  # what the last frame did: callers schedule their own extra work around it
         self.classified = 0
+
+    @property
+    def gives_valence_arousal(self) -> bool:
+        """Whether results carry valence/arousal (an LSTM replaces the model's head: they do not)."""
+        return self.model.spec.has_valence_arousal and self.lstm is None
 
     def reset(self) -> None:
         """Forget every face: the next frame starts a new stream."""
@@ -80,17 +100,36 @@ class StreamAnalyzer:
             self.lstm.reset()
         self.faces.clear()
         self.frames = 0
+        self._detected_at = None
+        if self._pending is not None:
+            self._pending[0].cancel()
+            self._pending = None
+
+    def close(self) -> None:
+        """Stop the background detection thread, if any."""
+        self.reset()
+        if self._worker is not None:
+            self._worker.shutdown(wait=False, cancel_futures=True)
+            self._worker = None
 
     def process(self, image: np.ndarray, time: float) -> list[FaceResult]:
         """Analyse one RGB uint8 frame shown at ``time`` seconds; faces numbered by track id."""
-        # A face seen once has no velocity yet: detect again at once to track it from there.
-        detect = self.frames % max(1, self.settings.detect_every) == 0 or self.tracker.needs_detection
+        if self.settings.background_detection:
+            faces, detected, found = self._track_with_background_detection(image, time)
+        else:
+            # A face seen once has no velocity yet: detect again at once to track it from there.
+            detected = self._detection_due(time) or self.tracker.needs_detection
+            if detected:
+                self._detected_at = time
+            found = self.detector.detect(image, self.settings.detection) if detected else None
+            faces = self.tracker.update(found, time)
         self.frames += 1
-        found = self.detector.detect(image, self.settings.detection) if detect else None
-        faces = self.tracker.update(found, time)
         ids = [int(i) for i in faces.track_ids]
-        due = [i for i, track in enumerate(ids) if self._due(track, time, new_only=detect)]
-        self.detected, self.classified = detect, len(due)
+        only_new = detected and not self.settings.background_detection  # MTCNN ran in this frame
+        due = [i for i, track in enumerate(ids) if self._due(track, time, new_only=only_new)]
+        due = self._limit(due, ids)
+        self.detected, self.classified = detected, len(due)
+        self.found = None if found is None else len(found)
         if due:
             self._classify(image, faces[np.array(due)], [ids[i] for i in due], time)
         active = self.tracker.active_ids
@@ -100,9 +139,39 @@ class StreamAnalyzer:
             self.lstm.prune(active)
         return face_results(faces, self._current(ids), self.model)
 
+    def _track_with_background_detection(self, image: np.ndarray, time: float):
+        """Apply a finished detection at its frame's time, start the next one if due, predict now."""
+        found = None
+        if self._pending is not None and self._pending[0].done():
+            future, at = self._pending
+            self._pending = None
+            found = future.result()
+            self.tracker.update(found, at)
+        if self._pending is None and (self._detection_due(time) or self.tracker.needs_detection):
+            if self._worker is None:
+                self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="face-detection")
+            self._detected_at = time
+            self._pending = (self._worker.submit(self.detector.detect, image, self.settings.detection), time)
+        # A detection result counts as "this frame detected" for the new-faces-only rule.
+        return self.tracker.update(None, time), found is not None, found
+
+    def _limit(self, due: list[int], ids: list[int]) -> list[int]:
+        """At most ``max_crops`` faces that already have an output (the stalest first), plus new ones."""
+        if not self.settings.max_crops:
+            return due
+        new = [i for i in due if ids[i] not in self.faces]
+        known = sorted((i for i in due if ids[i] in self.faces), key=lambda i: self.faces[ids[i]].time)
+        return sorted(new + known[: max(0, self.settings.max_crops - len(new))])
+
+    def _detection_due(self, time: float) -> bool:
+        if self.settings.detect_interval > 0:
+            interval = self.settings.detect_interval * self.pace
+            return self._detected_at is None or time - self._detected_at >= interval - 1e-6
+        return self.frames % max(1, self.settings.detect_every) == 0
+
     def _due(self, track: int, time: float, new_only: bool = False) -> bool:
         state = self.faces.get(track)
-        return state is None or (not new_only and time - state.time >= self.period - 1e-6)
+        return state is None or (not new_only and time - state.time >= self.period * self.pace - 1e-6)
 
     def _classify(self, image: np.ndarray, faces, ids: list[int], time: float) -> None:
         """Classify the due faces in one batch and store their (smoothed or LSTM) outputs."""

@@ -19,6 +19,12 @@ In video and webcam mode MTCNN runs only every few frames, so the tracker
 Track ids are ints >= 1 handed out in order and never reused until
 :meth:`FaceTracker.reset`, which starts a new stream (ids restart at 1; reset
 per-track temporal state at the same time). Boxes are (x1, y1, x2, y2) pixels.
+
+Two options keep ids few on a live camera, where a face is seen for minutes:
+``min_hits`` shows a face (and numbers it) only once it was detected that
+many times, so a one-off false detection never gets an id; ``memory`` keeps
+a lost face's id for that many seconds, so a face the detector missed for a
+moment, or that turned away, comes back under its old number.
 """
 
 from __future__ import annotations
@@ -131,7 +137,7 @@ def _centre_size(box: np.ndarray) -> np.ndarray:
     return np.concatenate([(box[:2] + box[2:]) / 2, box[2:] - box[:2]])
 
 
-@dataclass
+@dataclass(eq=False)
 class Track:
     """One face followed over time; box, score and landmarks are those of its last detection.
 
@@ -147,10 +153,16 @@ class Track:
     history: deque = field(default_factory=lambda: deque(maxlen=3))  # (time, (4,) cx, cy, w, h)
     velocity: np.ndarray = field(default_factory=lambda: np.zeros(4))
     missed: int = 0  # consecutive detection rounds without a match
+    hits: int = 0  # detection rounds matched in all
+
+    @property
+    def confirmed(self) -> bool:
+        return self.id > 0
 
     def observe(self, box: np.ndarray, score: float, landmarks: np.ndarray, time: float) -> None:
         """Take a matched detection and refit the velocity."""
         self.box, self.score, self.landmarks, self.time, self.missed = box, score, landmarks, time, 0
+        self.hits += 1
         self.history.append((time, _centre_size(box)))
         times = np.array([t for t, _ in self.history])
         states = np.stack([s for _, s in self.history])
@@ -186,6 +198,8 @@ class FaceTracker:
         horizon: seconds after the last detection during which a box keeps moving.
         max_shift: farthest a predicted centre moves from the last detection, in face sizes.
         history: detections the velocity is fitted on.
+        min_hits: detection rounds a face needs before it is shown and numbered (1: at once).
+        memory: seconds a lost face's id is kept; a detection where it was last seen takes it back.
     """
 
     def __init__(
@@ -197,6 +211,8 @@ class FaceTracker:
         horizon: float = 0.5,
         max_shift: float = 2.0,
         history: int = 3,
+        min_hits: int = 1,
+        memory: float = 0.0,
     ) -> None:
         if max_missed < 1:
             raise ValueError(f"max_missed must be at least 1, got {max_missed}")
@@ -207,17 +223,20 @@ class FaceTracker:
         self.horizon = horizon
         self.max_shift = max_shift
         self.history = history
+        self.min_hits = max(1, min_hits)
+        self.memory = memory
         self.reset()
 
     def reset(self) -> None:
         """Forget every track; the next id is 1 again (a new stream)."""
-        self._tracks: list[Track] = []  # sorted by id
+        self._tracks: list[Track] = []  # confirmed ones sorted by id, then tentative ones (id 0)
+        self._lost: list[Track] = []  # confirmed tracks dropped less than ``memory`` seconds ago
         self._next_id = 1
 
     @property
     def active_ids(self) -> list[int]:
         """Ids of the live tracks, including those missed on the last round but not dropped yet."""
-        return [track.id for track in self._tracks]
+        return [track.id for track in self._tracks if track.confirmed]
 
     @property
     def needs_detection(self) -> bool:
@@ -241,7 +260,7 @@ class FaceTracker:
         return self._matched(detections, time)
 
     def _predicted(self, time: float) -> FaceDetections:
-        tracks = [track for track in self._tracks if track.missed == 0]
+        tracks = [track for track in self._tracks if track.missed == 0 and track.confirmed]
         if not tracks:
             return FaceDetections.empty()
         predictions = [track.predict(time, self.horizon, self.max_shift) for track in tracks]
@@ -260,33 +279,62 @@ class FaceTracker:
         predicted = np.array([t.predict(time, self.horizon, self.max_shift)[0] for t in self._tracks])
         iou = iou_matrix(predicted, boxes)
         distance = centre_distance_matrix(predicted, boxes)
-        gate = (iou >= self.min_iou) | (distance <= self.max_distance)
+        gate = self._gate(iou, distance)
+        if self._tracks:  # a face whose predicted box went astray is still where it was last seen
+            last = np.array([t.box for t in self._tracks])
+            gate |= self._gate(iou_matrix(last, boxes), centre_distance_matrix(last, boxes))
         pairs = assign((1.0 - iou) + distance, gate)
 
-        ids = np.full(len(boxes), -1, np.int64)
+        tracks: list[Track | None] = [None] * len(boxes)
         for row, col in pairs:
-            track = self._tracks[row]
-            track.observe(boxes[col], float(detections.scores[col]), landmarks[col], time)
-            ids[col] = track.id
+            tracks[col] = self._tracks[row]
+            tracks[col].observe(boxes[col], float(detections.scores[col]), landmarks[col], time)
         matched = {row for row, _ in pairs}
         for row, track in enumerate(self._tracks):
             if row not in matched:
                 track.missed += 1
-        self._tracks = [
-            t for t in self._tracks if t.missed < self.max_missed and time - t.time <= self.max_age
-        ]
-        for col in np.flatnonzero(ids < 0):  # new faces, numbered in the detector's left-to-right order
-            score = float(detections.scores[col])
-            track = Track(self._next_id, boxes[col], score, landmarks[col], time, deque(maxlen=self.history))
-            track.observe(boxes[col], score, landmarks[col], time)
-            self._tracks.append(track)
-            ids[col] = self._next_id
-            self._next_id += 1
+        keep = [t.missed < self.max_missed and time - t.time <= self.max_age for t in self._tracks]
+        self._lost += [t for t, kept in zip(self._tracks, keep, strict=True) if not kept and t.confirmed]
+        self._lost = [t for t in self._lost if time - t.time <= self.memory]
+        self._tracks = [t for t, kept in zip(self._tracks, keep, strict=True) if kept]
+        self._resume_lost(tracks, boxes, detections.scores, landmarks, time)
+        for col in [col for col, track in enumerate(tracks) if track is None]:  # new, left to right
+            tracks[col] = Track(0, boxes[col], 0.0, landmarks[col], time, deque(maxlen=self.history))
+            tracks[col].observe(boxes[col], float(detections.scores[col]), landmarks[col], time)
+            self._tracks.append(tracks[col])
+        for track in tracks:  # numbered once detected often enough
+            if not track.confirmed and track.hits >= self.min_hits:
+                track.id = self._next_id
+                self._next_id += 1
+        self._tracks.sort(key=lambda t: t.id if t.confirmed else np.inf)
 
-        order = np.argsort(ids, kind="stable")
+        ids = np.array([track.id for track in tracks], np.int64)
+        shown = np.flatnonzero(ids > 0)
+        order = shown[np.argsort(ids[shown], kind="stable")]
         return FaceDetections(
             np.asarray(detections.boxes)[order],
             np.asarray(detections.scores)[order],
             np.asarray(detections.landmarks)[order],
             ids[order],
         )
+
+    def _gate(self, iou: np.ndarray, distance: np.ndarray) -> np.ndarray:
+        return (iou >= self.min_iou) | (distance <= self.max_distance)
+
+    def _resume_lost(
+        self, tracks: list, boxes: np.ndarray, scores, landmarks: np.ndarray, time: float
+    ) -> None:
+        """Give unmatched detections the ids of lost faces last seen where they are."""
+        free = [col for col, track in enumerate(tracks) if track is None]
+        if not free or not self._lost:
+            return
+        last = np.array([t.box for t in self._lost])
+        iou, distance = iou_matrix(last, boxes[free]), centre_distance_matrix(last, boxes[free])
+        for row, j in assign((1.0 - iou) + distance, self._gate(iou, distance)):
+            track, col = self._lost[row], free[j]
+            track.history.clear()  # its old velocity says nothing about now
+            track.observe(boxes[col], float(scores[col]), landmarks[col], time)
+            tracks[col] = track
+            self._tracks.append(track)
+        resumed = {id(track) for track in self._tracks}
+        self._lost = [t for t in self._lost if id(t) not in resumed]

@@ -12,6 +12,7 @@ import io
 import json
 import queue
 import threading
+import time
 import uuid
 from typing import Any
 
@@ -47,12 +48,14 @@ class AppSession:
         return event_id
 
     def _listen(self) -> None:
-        with httpx.stream(
-            "GET", self.url + f"gradio_api/queue/data?session_hash={self.session_hash}", timeout=120
-        ) as response:
-            for line in response.iter_lines():
-                if line.startswith("data:"):
-                    self.messages.put(json.loads(line[5:]))
+        url = self.url + f"gradio_api/queue/data?session_hash={self.session_hash}"
+        try:
+            with httpx.stream("GET", url, timeout=120) as response:
+                for line in response.iter_lines():
+                    if line.startswith("data:"):
+                        self.messages.put(json.loads(line[5:]))
+        except httpx.HTTPError:  # the server went away: waiting callers time out with a clear error
+            return
 
     def _next(self, event_id: str, kinds: tuple[str, ...], timeout: float = 60) -> dict:
         while True:
@@ -60,28 +63,48 @@ class AppSession:
             if message.get("event_id") == event_id and message["msg"] in kinds:
                 return message
 
-    def stream(self, api_name: str, frames: list[np.ndarray], *inputs: Any) -> list[list[Any]]:
-        """Send frames one by one, each after the previous answer; returns each answer's outputs."""
-        payload = [jpeg_data_url(frames[0]), *inputs, None]  # None: the hidden gr.State
-        event_id = self._join(api_name, payload)
+    def open_stream(self, api_name: str, first: Any, *inputs: Any) -> str:
+        """Start a stream with its first input; returns its event id."""
+        return self._join(api_name, [first, *inputs, None])  # None: the hidden gr.State
+
+    def post(self, api_name: str, event_id: str, payload: Any, *inputs: Any) -> None:
+        """Offer the next input of an open stream (the server keeps only the newest)."""
+        body = {"data": [payload, *inputs, None], "session_hash": self.session_hash,
+                "fn_index": self.dependencies[api_name]["id"], "event_id": event_id}  # fmt: skip
+        self.http.post(self.url + f"gradio_api/stream/{event_id}", json=body)
+
+    def answer(self, event_id: str, timeout: float = 60) -> dict:
+        """The next message with outputs of the stream ``event_id``."""
+        return self._next(event_id, ("process_streaming", "process_completed"), timeout)
+
+    def close_stream(self, event_id: str) -> None:
+        self.http.post(self.url + f"gradio_api/stream/{event_id}/close")
+
+    def stream(
+        self, api_name: str, frames: list[np.ndarray], *inputs: Any, interval: float = 0.0
+    ) -> list[list[Any]]:
+        """Send frames one by one, each after the previous answer and at least ``interval`` s after
+        the previous frame (a camera's pace); returns each answer's outputs."""
+        event_id = self.open_stream(api_name, jpeg_data_url(frames[0]), *inputs)
         answers = []
+        sent = time.monotonic()
         for frame in [*frames[1:], None]:
-            message = self._next(event_id, ("process_streaming", "process_completed"))
+            message = self.answer(event_id)
             if not message["success"]:
                 raise AssertionError(f"stream failed: {message}")
             answers.append(message["output"]["data"])
             if frame is not None:
-                body = {"data": [jpeg_data_url(frame), *inputs, None], "session_hash": self.session_hash,
-                        "fn_index": self.dependencies[api_name]["id"], "event_id": event_id}  # fmt: skip
-                self.http.post(self.url + f"gradio_api/stream/{event_id}", json=body)
-        self.http.post(self.url + f"gradio_api/stream/{event_id}/close")
+                time.sleep(max(0.0, sent + interval - time.monotonic()))
+                sent = time.monotonic()
+                self.post(api_name, event_id, jpeg_data_url(frame), *inputs)
+        self.close_stream(event_id)
         return answers
 
     def first_answer(self, api_name: str, first_input: Any, *inputs: Any) -> dict:
         """Start a stream with any first input (not only a frame) and return the first message about it."""
-        event_id = self._join(api_name, [first_input, *inputs, None])
-        message = self._next(event_id, ("process_streaming", "process_completed"))
-        self.http.post(self.url + f"gradio_api/stream/{event_id}/close")
+        event_id = self.open_stream(api_name, first_input, *inputs)
+        message = self.answer(event_id)
+        self.close_stream(event_id)
         return message
 
     def call(self, api_name: str, *inputs: Any) -> list[Any]:

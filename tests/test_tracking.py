@@ -275,3 +275,41 @@ def test_same_motion_at_24_and_60_fps_gives_the_same_boxes():
         results = run(FaceTracker(), 2 * fps, float(fps), 5, constant)
         for t, _, faces in results[5:]:
             np.testing.assert_allclose(faces.boxes[0], constant(t), atol=1.0)
+
+
+def test_with_min_hits_a_one_off_detection_is_never_shown_nor_numbered():
+    tracker = FaceTracker(min_hits=2)
+    face, flash = [100, 100, 200, 200], [400, 50, 440, 90]
+    shown = []
+    for frame in range(0, 30, 5):  # the flash (a false detection) appears on one round only
+        boxes = [face, flash] if frame == 10 else [face]
+        shown.append(list(tracker.update(detections(boxes), frame / 25).track_ids))
+        shown.append(list(tracker.update(None, (frame + 1) / 25).track_ids))
+    assert shown[:2] == [[], []]  # the face is shown from its second detection on
+    assert all(ids == [1] for ids in shown[2:])  # and the flash never got a number
+    assert tracker.needs_detection is False
+
+
+@pytest.mark.parametrize(("away", "same_id"), [(1.5, True), (2.6, True), (3.5, False)])
+def test_with_memory_a_face_lost_for_a_while_gets_its_id_back(away: float, same_id: bool):
+    tracker = FaceTracker(memory=3.0)
+    left, right = [100, 100, 200, 200], [400, 100, 500, 200]
+    t = 0.0
+    while t < 1.0:  # both faces for 1 s
+        tracker.update(detections([left, right]), t)
+        t += 0.2
+    back = t + away
+    while t < back:  # the left face is missed (turned away, a hand in front)
+        tracker.update(detections([right]), t)
+        t += 0.2
+    faces = tracker.update(detections([[110, 105, 210, 205], right]), t)
+    assert list(faces.track_ids) == ([1, 2] if same_id else [2, 3])
+
+
+def test_a_face_whose_prediction_went_astray_is_matched_where_it_was_last_seen():
+    """A face jerks right then stops: the extrapolated box overshoots by more than a face."""
+    tracker = FaceTracker(horizon=2.0, max_shift=5.0)
+    for t, x in [(0.0, 100), (0.1, 160), (0.2, 220)]:  # 600 px/s
+        tracker.update(detections([x, 100, x + 80, 180]), t)
+    faces = tracker.update(detections([230, 100, 310, 180]), 0.6)  # stopped: the prediction says x = 460
+    assert list(faces.track_ids) == [1]

@@ -25,7 +25,7 @@ from gradio.exceptions import ComponentProcessingError, InvalidPathError
 from gradio.utils import get_upload_folder
 
 from fer_demo.errors import InputError
-from fer_demo.images import check_image_header
+from fer_demo.images import check_image_header, decode_camera_frame
 
 PLEASE_UPLOAD = "Please upload the file: this app only analyses files uploaded to it."
 
@@ -86,12 +86,16 @@ def accept_received_files(
     beside any module defining a component.
     """
     gradio_preprocess = component.preprocess
+    # A live camera's frames, decoded here at once: the bytes are already in hand.
+    camera = getattr(component, "streaming", False) and getattr(component, "type", None) == "numpy"
 
     def preprocess(payload: Any) -> Any:
         if payload is None:
             return None
         try:
             inline = data_url_bytes(getattr(payload, "url", None)) if max_pixels else None
+            if inline is not None and camera:
+                return decode_camera_frame(inline, max_pixels)
             if inline is not None:
                 check_image_header(inline, max_pixels)
             else:

@@ -1,8 +1,10 @@
 """The webcam tab: a live annotated stream, a live timeline and the session as CSV.
 
-Gradio already keeps latency bounded: the browser sends no frame while one is
-being processed, and the server keeps only the newest frame it was sent, so a
-slow frame drops the ones behind it instead of queueing them. Each browser
+The page sends frames every ``1 / FER_DEMO_WEBCAM_FPS`` seconds whether or
+not the last one was answered; the server keeps only the newest frame it was
+sent, so a slow frame drops the ones behind it instead of queueing them. The
+rate is set to what a shared 2-core server analyses (README: webcam
+benchmarks): faster costs the browser and the server CPU for frames dropped. Each browser
 session's analysis state lives in a ``gr.State`` freed when the tab closes or
 the session stays idle.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -18,6 +21,7 @@ from pathlib import Path
 
 import gradio as gr
 import numpy as np
+from gradio.components.plot import PlotData
 
 from fer_demo.downloads import new_export_dir
 from fer_demo.errors import InputError
@@ -35,11 +39,10 @@ from fer_demo.ui.common import (
 )
 from fer_demo.ui.frame_files import FrameFiles
 from fer_demo.ui.request_guard import accept_received_files
-from fer_demo.webcam import WebcamSession
+from fer_demo.webcam import LiveLoad, WebcamSession
 
 log = logging.getLogger(__name__)
 
-FRAME_INTERVAL = 1 / 30  # seconds: offer frames at a camera's rate; the browser waits for each answer anyway
 WAITING = "Press the camera's **record** button to start. Frames are analysed live and never stored."
 
 
@@ -68,7 +71,8 @@ def close_session(live: LiveSession | None) -> None:
 
 
 def stream_handler(studio: Studio, cache_dir: str | Path) -> Callable:
-    """The function the webcam stream calls per frame (the benchmark drives it too)."""
+    """The function the webcam stream calls per frame."""
+    load = LiveLoad(os.cpu_count() or 1)  # the sessions of this app share its cores
 
     def analyse_frame(
         frame: np.ndarray | None,
@@ -87,8 +91,9 @@ def stream_handler(studio: Studio, cache_dir: str | Path) -> Callable:
                 return gr.skip(), f"**{error}**", gr.skip(), gr.skip(), live
         with live.lock:
             try:
+                now = time.monotonic()
                 update = live.analysis.step(
-                    frame, model_name, time.monotonic(), chosen_lstm(temporal), detection
+                    frame, model_name, now, chosen_lstm(temporal), detection, load.pace(live, now)
                 )
             except Exception:  # one bad frame must not end a live demo: report, keep streaming
                 live.errors += 1
@@ -100,60 +105,83 @@ def stream_handler(studio: Studio, cache_dir: str | Path) -> Callable:
             if update.image is not None and update.image is not live.shown:
                 image = live.frames.write(update.image)
                 live.shown = update.image
+        plane = gr.skip()
+        if update.circumplex is not None:
+            plane = gr.Plot(
+                PlotData(type="plotly", plot=update.circumplex), visible=update.has_valence_arousal
+            )
         return (
             image,
             gr.skip() if update.status is None else update.status,
-            gr.skip() if update.timeline is None else update.timeline,
-            gr.skip() if update.circumplex is None else update.circumplex,
+            gr.skip() if update.timeline is None else PlotData(type="plotly", plot=update.timeline),
+            plane,
             live,
         )
 
     return analyse_frame
 
 
+def camera_constraints(settings) -> dict:
+    """What the page asks the camera for (``getUserMedia``): Gradio's default is 1920x1440, whose
+    frames cost the browser tens of milliseconds each to encode and the server to decode, for
+    faces that need a few hundred pixels."""
+    side = settings.webcam_side
+    return {"video": {"width": {"ideal": side}, "height": {"ideal": side * 3 // 4}}, "audio": False}
+
+
 def build_webcam_tab(studio: Studio) -> None:
     settings = studio.settings
     default = settings.default_model
     with gr.Tab("Webcam", id="webcam"):
-        with gr.Row():
-            with gr.Column(scale=1):
+        # The live picture and its charts fit one 1366x768 screen; on a phone the columns stack,
+        # the analysed frame right under the camera. Settings and downloads come after.
+        with gr.Row(equal_height=True):
+            with gr.Column(scale=1, min_width=320):
                 camera = accept_received_files(
                     gr.Image(
                         label="Camera",
                         sources=["webcam"],
                         streaming=True,
                         type="numpy",
-                        height=360,
-                        webcam_options=gr.WebcamOptions(mirror=True),
+                        height=300,
+                        webcam_options=gr.WebcamOptions(
+                            mirror=True, constraints=camera_constraints(settings)
+                        ),
                         elem_id="webcam-input",
                     ),
                     max_pixels=settings.max_image_pixels,  # frames arrive as JPEG data URLs
                 )
-                model = gr.Dropdown(studio.model_choices(), value=default, label="Model")
-                temporal = gr.Dropdown(
-                    label="Temporal model (EMO-AffectNet LSTM)", **temporal_options(default)
-                )
-                note = gr.Markdown(model_note(studio, default))
-                with gr.Accordion("Face detection", open=False):
-                    threshold, min_face = detection_controls(studio)
-                with gr.Row():
-                    reset = gr.Button("Reset session")
-                    export = gr.Button("Download this session as CSV")
-                csv_file = gr.File(label="Session CSV", interactive=False, height=100)
-            with gr.Column(scale=1):
+            with gr.Column(scale=1, min_width=320):
                 annotated = gr.Image(
                     label="Live analysis",
                     type="filepath",
-                    height=360,
+                    height=300,
                     interactive=False,
                     elem_id="webcam-output",
                 )
-                status = gr.Markdown(WAITING, elem_id="webcam-status")
+        status = gr.Markdown(WAITING, elem_id="webcam-status")
         with gr.Row():
             timeline = gr.Plot(
-                label="Live timeline (last minute, refreshed every second)", elem_id="webcam-timeline"
+                label="Live timeline (last minute, refreshed every second)",
+                elem_id="webcam-timeline",
+                scale=2,
+                min_width=320,
             )
-            plane = gr.Plot(label="Valence / arousal (last 5 seconds)")
+            plane = gr.Plot(label="Valence / arousal (last 5 seconds)", elem_id="webcam-plane", min_width=260)
+        with gr.Row():
+            with gr.Column(scale=2, min_width=320):
+                with gr.Row():
+                    model = gr.Dropdown(studio.model_choices(), value=default, label="Model")
+                    temporal = gr.Dropdown(
+                        label="Temporal model (EMO-AffectNet LSTM)", **temporal_options(default)
+                    )
+                note = gr.Markdown(model_note(studio, default))
+                with gr.Accordion("Face detection", open=False):
+                    threshold, min_face = detection_controls(studio)
+            with gr.Column(scale=1, min_width=260):
+                reset = gr.Button("Reset session")
+                export = gr.Button("Download this session as CSV")
+                csv_file = gr.File(label="Session CSV", interactive=False, height=100)
         live = gr.State(None, time_to_live=settings.webcam_idle_seconds, delete_callback=close_session)
 
     camera.stream(
@@ -161,7 +189,7 @@ def build_webcam_tab(studio: Studio) -> None:
         [camera, model, temporal, threshold, min_face, live],
         [annotated, status, timeline, plane, live],
         api_name="webcam_stream",
-        stream_every=FRAME_INTERVAL,
+        stream_every=1 / settings.webcam_fps,
         time_limit=settings.webcam_time_limit,
         concurrency_limit=settings.webcam_sessions,
         concurrency_id="webcam",
