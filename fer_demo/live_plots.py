@@ -20,7 +20,9 @@ import plotly.graph_objects as go
 from fer_demo.labels import CANONICAL_LABELS
 from fer_demo.plots import circumplex, emotion_timeline, empty_figure
 
-HEIGHT = 300  # pixels: the live charts share one screen with the camera
+HEIGHT = 262  # pixels: the live charts share one 1366x768 screen with the camera
+MARGIN = {"l": 45, "r": 10, "t": 30, "b": 30}
+PANEL_GAP = 26  # pixels between a face's panel and the next one's title
 LIVE_POINTS = 60  # per face and line: one a second over a minute, plenty for a glance, cheap to draw
 
 
@@ -48,10 +50,23 @@ class ShapeCache:
         if shape in self._shapes:
             self._shapes.move_to_end(shape)
         else:
-            self._shapes[shape] = json.loads(self._build(shape).to_json())
+            skeleton = json.loads(self._build(shape).to_json())
+            skeleton["layout"].pop("title", None)  # the panel's label names it; Gradio pads titled plots
+            self._shapes[shape] = skeleton
             while len(self._shapes) > self._size:
                 self._shapes.popitem(last=False)
         return self._shapes[shape]
+
+
+def _stack_panels(figure: go.Figure, panels: int) -> None:
+    """Panels one above the other with room for each one's title, whatever the figure's height."""
+    inner = HEIGHT - MARGIN["t"] - MARGIN["b"]
+    gap = PANEL_GAP / inner
+    each = (1 - gap * (panels - 1)) / panels
+    for k in range(panels):
+        top = 1 - k * (each + gap)
+        figure.layout[f"yaxis{k + 1 if k else ''}"].domain = [max(0.0, top - each), top]
+        figure.layout.annotations[k].update(y=top, yanchor="bottom", font={"size": 12})
 
 
 def _fill(skeleton: dict, columns: Sequence[tuple[list, list]]) -> dict:
@@ -73,11 +88,9 @@ class LiveTimeline:
         faces, labels = shape
         placeholder = {"time": 0.0, **dict.fromkeys(labels, 0.0)}
         figure = emotion_timeline({face: [placeholder] for face in faces})
-        # No title (the panel's label says what it is; Gradio adds 100 px above a titled plot) and
-        # no hover tracking: what the browser redraws every refresh should be only the lines.
-        figure.update_layout(
-            title=None, height=HEIGHT, margin={"l": 45, "r": 10, "t": 30, "b": 35}, hovermode=False
-        )
+        # No hover tracking: what the browser redraws every refresh should be only the lines.
+        figure.update_layout(height=HEIGHT, margin=MARGIN, hovermode=False)
+        _stack_panels(figure, len(faces))
         return figure
 
     def render(self, groups: dict[int, Sequence[dict]], start: float, end: float) -> str:
@@ -111,7 +124,7 @@ class LiveCircumplex:
     @staticmethod
     def _build(faces: tuple[int, ...]) -> go.Figure:
         figure = circumplex({face: [{"valence": 0.0, "arousal": 0.0}] for face in faces})
-        figure.update_layout(height=HEIGHT, margin={"l": 45, "r": 10, "t": 30, "b": 35}, title=None)
+        figure.update_layout(height=HEIGHT, margin=MARGIN)
         return figure
 
     def render(self, groups: dict[int, Sequence[dict]]) -> str:

@@ -143,7 +143,7 @@ def build_webcam_tab(studio: Studio) -> None:
                         sources=["webcam"],
                         streaming=True,
                         type="numpy",
-                        height=300,
+                        height=260,
                         webcam_options=gr.WebcamOptions(
                             mirror=True, constraints=camera_constraints(settings)
                         ),
@@ -155,14 +155,14 @@ def build_webcam_tab(studio: Studio) -> None:
                 annotated = gr.Image(
                     label="Live analysis",
                     type="filepath",
-                    height=300,
+                    height=260,
                     interactive=False,
                     elem_id="webcam-output",
                 )
         status = gr.Markdown(WAITING, elem_id="webcam-status")
         with gr.Row():
             timeline = gr.Plot(
-                label="Live timeline (last minute, refreshed every second)",
+                label="Live timeline (last minute)",
                 elem_id="webcam-timeline",
                 scale=2,
                 min_width=320,

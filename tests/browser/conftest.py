@@ -20,7 +20,7 @@ from fer_demo.studio import Studio
 from fer_demo.ui import build_demo
 
 from ..conftest import free_port
-from ..synthetic_video import webcam_frames, write_y4m
+from ..webcam_meter import write_camera_clip
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
@@ -69,7 +69,8 @@ def browser(tmp_path_factory):
         pytest.skip(message)
     from playwright.sync_api import sync_playwright
 
-    camera = write_y4m(tmp_path_factory.mktemp("camera") / "face.y4m", webcam_frames(45), fps=15)
+    # Two faces at 30 fps, each frame's index in a barcode (tests/webcam_meter.py), looping every 3 s.
+    camera = write_camera_clip(tmp_path_factory.mktemp("camera") / "faces.y4m", seconds=3.0)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
@@ -102,6 +103,12 @@ def _open_page(browser, request, server_log, width: int, height: int):
 @pytest.fixture
 def page(browser, request, server_log):
     yield from _open_page(browser, request, server_log, 1280, 900)
+
+
+@pytest.fixture
+def laptop(browser, request, server_log):
+    """A common laptop screen (1366x768)."""
+    yield from _open_page(browser, request, server_log, 1366, 768)
 
 
 @pytest.fixture
