@@ -266,7 +266,7 @@ def test_the_stream_handler_keeps_streaming_after_a_failing_frame(studio, tmp_pa
     assert not live.frames.folder.exists() and not live.analysis.log.path.exists()
 
 
-def test_the_tab_detects_in_the_background_and_frames_never_wait_for_it(studio, tmp_path):
+def test_the_tab_detects_in_the_background_and_faces_appear_within_a_few_frames(studio, tmp_path):
     """Real time at 15 fps: faces appear within a few frames of the start and keep their ids."""
     session = WebcamSession(studio.stream_analyzer, tmp_path / "s.csv")
     assert session.settings.stream.background_detection
