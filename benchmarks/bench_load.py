@@ -14,9 +14,7 @@ first request, after a warm-up at the same load, and again after the run.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -27,10 +25,12 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import av
-import httpx
 import numpy as np
 from gradio_client import Client, handle_file
 from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.running_app import start_app
 
 ROOT = Path(__file__).resolve().parents[1]
 PHOTOS = [ROOT / "examples" / name for name in ("astronaut.jpg", "two-faces.jpg", "biden-portrait.jpg")]
@@ -72,27 +72,6 @@ def write_clip(path: Path, seconds: float = 10.0, fps: int = 30) -> Path:
             container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
         container.mux(stream.encode(None))
     return path
-
-
-def start_app(weights: Path) -> tuple[subprocess.Popen, str]:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {**os.environ, "FER_DEMO_WEIGHTS_DIR": str(weights), "FER_DEMO_OFFLINE": "1"}
-    app = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return app, url
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    app.kill()
-    raise SystemExit("the app did not start within 120 s")
 
 
 def image_client(url: str, until: float, tally: Tally, downloads: Path) -> None:
@@ -164,7 +143,7 @@ def main() -> None:
         raise SystemExit(f"at most {MAX_CLIENTS} clients and {MAX_SECONDS} s")
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
-        app, url = (None, args.url) if args.url else start_app(scratch / "weights")
+        app, url = (None, args.url) if args.url else start_app(scratch / "weights", scratch / "app.log")
         if urlparse(url).hostname not in ("127.0.0.1", "localhost", "::1"):
             raise SystemExit("loopback only: this benchmark must not load anyone else's server")
         try:
