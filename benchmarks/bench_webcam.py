@@ -26,6 +26,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,9 +75,20 @@ class SessionFigures:
 
 
 def browser(
-    url: str, clip: list[dict], model: str, interval: float, seconds: float, warmup: float
+    url: str,
+    clip: list[dict],
+    model: str,
+    interval: float,
+    seconds: float,
+    warmup: float,
+    on_answer: Callable[[float], None] = lambda elapsed: None,
 ) -> SessionFigures:
-    """One webcam session for ``warmup + seconds``; figures over the last ``seconds``."""
+    """One webcam session for ``warmup + seconds``; figures over the last ``seconds``.
+
+    When the stream reaches the app's time limit the server completes it, and the page joins
+    the queue again with its newest frame (the session's state carries over): so does this.
+    ``on_answer`` is called with the seconds since the start after every answer.
+    """
     session = AppSession(url)
     defaults = Settings()
     inputs = [model, "none", defaults.face_threshold, defaults.face_min_size]  # the page's defaults
@@ -86,9 +98,12 @@ def browser(
     def newest() -> int:
         return math.floor((time.perf_counter() - start) * CAMERA_FPS) % CLIP_FRAMES
 
-    first = newest()
-    posted[first] = time.perf_counter()
-    event_id = session.open_stream("webcam_stream", clip[first], *inputs)
+    def join() -> str:
+        index = newest()
+        posted[index] = time.perf_counter()
+        return session.open_stream("webcam_stream", clip[index], *inputs)
+
+    stream = {"event": join()}
     stop = threading.Event()
 
     def post_frames() -> None:  # the page's timer: the newest frame every interval, answered or not
@@ -98,16 +113,20 @@ def browser(
             time.sleep(max(0.0, tick - time.perf_counter()))
             index = newest()
             posted[index] = time.perf_counter()
-            session.post("webcam_stream", event_id, clip[index], *inputs)
+            session.post("webcam_stream", stream["event"], clip[index], *inputs)
 
     poster = threading.Thread(target=post_frames, daemon=True)
     poster.start()
     figures = SessionFigures()
     measure_from = start + warmup
     while time.perf_counter() < measure_from + seconds:
-        message = session.answer(event_id, timeout=30)
+        message = session.answer(stream["event"], timeout=30)
         if not message.get("success"):
             raise RuntimeError(f"the stream failed: {message.get('output')}")
+        on_answer(time.perf_counter() - start)
+        if message["msg"] == "process_completed":  # the time limit: join again
+            stream["event"] = join()
+            continue
         image = message["output"]["data"][0]
         if not (isinstance(image, dict) and image.get("url")):
             continue
@@ -122,7 +141,7 @@ def browser(
     figures.seconds = time.perf_counter() - measure_from
     stop.set()
     poster.join()
-    session.close_stream(event_id)
+    session.close_stream(stream["event"])
     session.close()
     return figures
 
@@ -190,14 +209,18 @@ def main() -> None:
                           f"{np.percentile(delays, 95):>6.0f} {trend:>23} {cpu:>10.2f}",
                           flush=True)  # fmt: skip
             if args.memory_minutes:
-                first = run(url, clip, models[0], 1, interval, 60.0)[0]
-                after_one = rss_mb(server.pid)
-                rest = run(url, clip, models[0], 1, interval, (args.memory_minutes - 1) * 60.0)[0]
-                at_end = rss_mb(server.pid)
-                frames = len(first.shown) + len(rest.shown)
-                print(f"\nmemory, one {models[0]} session for {args.memory_minutes:g} min ({frames} "
-                      f"frames): RSS after 1 min {after_one:.0f} MB, at the end {at_end:.0f} MB, growth "
-                      f"{at_end - after_one:+.0f} MB")  # fmt: skip
+                rss: dict[str, float] = {}
+
+                def sample(elapsed: float) -> None:
+                    rss["now"] = rss_mb(server.pid)
+                    if elapsed >= 60:
+                        rss.setdefault("after one minute", rss["now"])
+
+                one = browser(url, clip, models[0], interval, args.memory_minutes * 60.0, 0.0, sample)
+                after_one, at_end = rss["after one minute"], rss["now"]
+                print(f"\nmemory, one {models[0]} session for {args.memory_minutes:g} min "
+                      f"({len(one.shown)} frames, {one.fps:.1f}/s): RSS after 1 min {after_one:.0f} MB, "
+                      f"at the end {at_end:.0f} MB, growth {at_end - after_one:+.0f} MB")  # fmt: skip
         finally:
             server.terminate()
             server.wait()

@@ -1,7 +1,7 @@
 """The webcam as a viewer sees it: Chromium with a fake camera, the app running beside it.
 
     python benchmarks/bench_webcam_browser.py [--seconds 30] [--models enet_b0_8_best_afew,...]
-        [--layouts shared,pinned] [--profile DIR]
+        [--layouts shared,pinned] [--profile DIR] [--env KEY=VALUE] [--cpu-cap CPUS]
 
 The fake camera plays a 640x480 30 fps clip of two faces whose frames carry
 their index as a barcode (``tests/webcam_meter.py``). The page reads the
@@ -12,6 +12,8 @@ and Chromium on both cores; "pinned" puts the app on core 0 and Chromium on
 core 1 (``taskset``), as if they were two machines. Models load random weights
 in their published formats: speed does not depend on the values.
 ``--profile DIR`` also records the server with py-spy during each run.
+``--cpu-cap 1`` gives app and browser one CPU of time in all (a cgroup quota),
+half of what a 2-core machine has: a stand-in for a slower machine.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchmarks.running_app import cpu_seconds, start_app, write_random_weights  # noqa: E402
+from benchmarks.running_app import cap_cpu, cpu_seconds, start_app, write_random_weights  # noqa: E402
 from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS  # noqa: E402
 from tests.webcam_meter import LiveFigures, meter_script, summarise, write_camera_clip  # noqa: E402
 
@@ -125,7 +127,11 @@ def main() -> None:
     parser.add_argument("--profile", type=Path, help="folder for py-spy profiles of the server")
     parser.add_argument("--screenshots", type=Path, help="folder for a screenshot at the end of each run")
     parser.add_argument("--env", action="append", default=[], help="KEY=VALUE for the app (repeatable)")
+    parser.add_argument("--cpu-cap", type=float, help="CPUs of time for app and browser together "
+                        "(a cgroup quota, root only): a slower machine")  # fmt: skip
     args = parser.parse_args()
+    if args.cpu_cap:
+        cap_cpu(args.cpu_cap)
     if CHROMIUM is None:
         sys.exit("Chromium is not installed (apt-get install chromium)")
     if os.cpu_count() < 2 and "pinned" in args.layouts:
