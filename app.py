@@ -13,7 +13,7 @@ from fer_demo.cli import all_weight_files, download_weights
 from fer_demo.config import Settings
 from fer_demo.memory import limit_malloc_arenas
 from fer_demo.studio import Studio
-from fer_demo.ui import build_demo
+from fer_demo.ui import build_demo, launch_options
 
 
 def main() -> None:
@@ -34,6 +34,7 @@ def main() -> None:
         server_port=args.port,
         max_file_size=f"{settings.max_upload_mb}mb",
         footer_links=["api", "settings"],
+        **launch_options(demo),
     )
 
 

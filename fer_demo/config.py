@@ -82,6 +82,8 @@ class Settings:
     # was answered; above what the machine serves, the extra captures and posts only slow it down.
     webcam_fps: float = 10.0
     webcam_side: int = 640  # FER_DEMO_WEBCAM_SIDE: the camera resolution asked for (longest side)
+    # FER_DEMO_ORT_DIR: serve onnxruntime-web's files from this folder instead of the CDN (offline)
+    ort_dir: Path | None = None
 
     @property
     def detection(self) -> DetectionOptions:
@@ -124,4 +126,5 @@ class Settings:
             webcam_idle_seconds=_env_int("FER_DEMO_WEBCAM_IDLE_SECONDS", base.webcam_idle_seconds),
             webcam_fps=min(30.0, max(1.0, _env_float("FER_DEMO_WEBCAM_FPS", base.webcam_fps))),
             webcam_side=min(1920, max(160, _env_int("FER_DEMO_WEBCAM_SIDE", base.webcam_side))),
+            ort_dir=Path(os.environ["FER_DEMO_ORT_DIR"]) if os.environ.get("FER_DEMO_ORT_DIR") else None,
         )

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from fer_demo.compare import compare_models
 from fer_demo.config import Settings
+from fer_demo.errors import ModelUnavailableError
 from fer_demo.faces import DetectionOptions, FaceDetector
 from fer_demo.images import decode_image
 from fer_demo.models.specs import MODEL_SPECS
@@ -55,6 +56,21 @@ class Studio:
 
     def availability(self, name: str) -> Availability:
         return self.zoo.availability(name)
+
+    def browser_model_file(self, name: str, progress: Progress | None = None) -> Path:
+        """The ONNX file of model ``name`` for the live page: the ONNX Runtime backend's own export.
+
+        Raises:
+            ModelUnavailableError: the model cannot load, or runs without an ONNX export here.
+        """
+        model = self.zoo.get(name, progress)
+        path = getattr(model.runner, "path", None)
+        if path is None:
+            raise ModelUnavailableError(
+                f"{model.spec.display_name} has no ONNX export on this server (FER_DEMO_BACKEND=pytorch, "
+                "or the export failed: see the server log), so it cannot run in the browser."
+            )
+        return Path(path)
 
     def model_choices(self) -> list[tuple[str, str]]:
         """(label, name) for a dropdown: every registered model, its weight status in the label."""

@@ -13,9 +13,10 @@ import logging
 import threading
 import time as clock
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -25,9 +26,13 @@ from fer_demo.faces import DetectionOptions
 from fer_demo.labels import CANONICAL_LABELS
 from fer_demo.live_plots import LiveCircumplex, LiveTimeline
 from fer_demo.models.specs import get_spec
+from fer_demo.pipeline import FaceResult
 from fer_demo.render import annotate
 from fer_demo.stream import StreamAnalyzer, StreamSettings
 from fer_demo.timeline import by_face, frame_records
+
+if TYPE_CHECKING:
+    from fer_demo.browser.summary import BrowserFrame
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +111,7 @@ class WebcamSession:
         self._recent: deque[float] = deque()  # times of the frames of the last ``rate_window`` seconds
         self._notice: str | None = None  # a one-off event to show with the next status
         self._timeline, self._plane = LiveTimeline(), LiveCircumplex()
+        self._live_valence_arousal = False  # whether the model the browser runs gives valence/arousal
 
     # ---- the step -------------------------------------------------------------------------------
     def step(
@@ -156,6 +162,36 @@ class WebcamSession:
         faces = self.analyzer.process(frame, time)
         if self.analyzer.found is not None:
             self._found = self.analyzer.found
+        self._record(time, faces)
+        self._last_image = annotate(frame, faces)
+        return self._refresh(time, len(faces), frame)
+
+    # ---- results analysed in the visitor's browser ----------------------------------------------
+    def add_browser_frames(self, frames: Sequence[BrowserFrame], model_name: str) -> WebcamUpdate:
+        """Record frames the page analysed itself (live mode): same CSV, history and plots.
+
+        Frame times are the page's seconds; the first frame after a start or a reset is time 0.
+        """
+        if model_name != self.model_name:
+            switched = self.model_name is not None
+            self.model_name, self.temporal_model = model_name, None
+            self.history.clear()
+            self._redraw_now()
+            if switched:
+                self._notice = f"Switched to {get_spec(model_name).display_name}."
+        self._live_valence_arousal = get_spec(model_name).has_valence_arousal
+        if not frames:
+            return WebcamUpdate(None, None, None, None, self._has_valence_arousal)
+        if self.start is None or frames[0].time < self.start:  # a start, a reset, or a reloaded page
+            self.start = frames[0].time
+        for frame in frames:
+            self._found = len(frame.faces)  # the page detects on every frame it analyses
+            self._record(frame.time - self.start, frame.faces)
+        return self._refresh(frames[-1].time - self.start, len(frames[-1].faces), None)
+
+    # ---- shared by both paths -------------------------------------------------------------------
+    def _record(self, time: float, faces: Sequence[FaceResult]) -> None:
+        """One analysed frame into the CSV (a row even without a face), the history and the rate."""
         records = frame_records(self.frames, time, faces, self.model_name)
         self.log.write(records or [no_face_record(self.frames, time, self.model_name)])
         self.frames += 1
@@ -165,23 +201,25 @@ class WebcamSession:
         self._recent.append(time)
         while self._recent[0] < time - self.settings.rate_window:
             self._recent.popleft()
-        self._last_image = annotate(frame, faces)
 
-        if time - self._last_refresh < self.settings.refresh_every:  # a change in faces is said at once
-            changed = len(faces) != self._faces_said
-            status = self._status(time, len(faces), frame) if changed else None
+    def _refresh(self, time: float, faces: int, frame: np.ndarray | None) -> WebcamUpdate:
+        """Status and plots when due (the plots take turns); a change in faces is said at once."""
+        if time - self._last_refresh < self.settings.refresh_every:
+            status = self._status(time, faces, frame) if faces != self._faces_said else None
             return WebcamUpdate(self._last_image, status, None, None)
         self._last_refresh = time
         self.log.flush()
         turn, self._turn = self._turn, self._turn + 1
         timeline = self.timeline(time) if turn == 0 or turn % 2 == 1 else None
         plane = self.circumplex(time) if turn % 2 == 0 else None
-        status = self._status(time, len(faces), frame)
+        status = self._status(time, faces, frame)
         return WebcamUpdate(self._last_image, status, timeline, plane, self._has_valence_arousal)
 
     @property
     def _has_valence_arousal(self) -> bool:
-        return self.analyzer is not None and self.analyzer.gives_valence_arousal
+        if self.analyzer is None:
+            return self._live_valence_arousal
+        return self.analyzer.gives_valence_arousal
 
     def timeline(self, time: float) -> str:
         """The live timeline of the last ``history_seconds``, as Plotly JSON."""
@@ -292,11 +330,11 @@ class WebcamSession:
         span = min(self.settings.rate_window, time)
         return (len(self._recent) - 1) / span if len(self._recent) > 1 and span > 0 else 0.0
 
-    def _status(self, time: float, faces: int, frame: np.ndarray) -> str:
+    def _status(self, time: float, faces: int, frame: np.ndarray | None) -> str:
         self._faces_said = faces
         if faces:
             found = f"**{faces} face{'s' if faces != 1 else ''}**"
-        elif float(frame.mean()) < self.settings.dark_level:
+        elif frame is not None and float(frame.mean()) < self.settings.dark_level:
             found = "**The picture is black**: is the lens covered or the room dark?"
         elif self._found == 0:  # only a detection that ran and found nothing says so
             found = "**No face found**: face the camera in good light"

@@ -83,6 +83,9 @@ class ModelSpec:
     reported_accuracy: str
     temporal_models: tuple[str, ...] = ()  # names in TEMPORAL_SPECS usable on its features
     notes: str = ""  # pitfalls a researcher should know (label order, crops...)
+    # Small enough to run in the visitor's browser (onnxruntime-web) at a live rate: the webcam's
+    # live mode offers it (README: live mode benchmarks).
+    browser: bool = False
 
     @property
     def num_outputs(self) -> int:
@@ -125,6 +128,7 @@ EMO_AFFECTNET_STATIC_FILE = "FER_static_ResNet50_AffectNet.pt"
 MINI_XCEPTION = ModelSpec(
     name="mini_xception",
     display_name="Mini-Xception FER2013 (embedded, offline)",
+    browser=True,
     family="FER2013 mini-Xception",
     architecture="mini_xception",
     labels=FER2013_LABELS,
@@ -298,6 +302,7 @@ def _hsemotion(
         citation=HSEMOTION_CITATION,
         paper_url="https://doi.org/10.1109/TAFFC.2022.3188390",
         reported_accuracy=reported,
+        browser=not b2,
         notes=(
             "Labels are in alphabetical order (Anger, Contempt, Disgust, ...), unlike the other families; "
             "the app maps them to the common order. The published file is a whole pickled timm model: "

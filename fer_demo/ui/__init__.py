@@ -10,8 +10,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from fer_demo.animation import animation_to_mp4
+from fer_demo.browser.assets import AssetMiddleware, AssetServer
+from fer_demo.browser.page import LivePage
 from fer_demo.downloads import new_export_dir
 from fer_demo.studio import Studio
 from fer_demo.ui.api import register_api
@@ -34,13 +37,16 @@ def build_demo(studio: Studio) -> gr.Blocks:
     """The whole app. Loads no model: they load on first use."""
     # Faces are biometric data: Gradio deletes uploads and outputs older than 30 min every 10 min.
     jobs = VideoJobs()
+    assets = AssetServer(studio.zoo.cache_dir / "live-assets")
+    page = LivePage(assets, studio.settings.ort_dir)
     with gr.Blocks(title="FER studio", delete_cache=(600, 1800), analytics_enabled=False) as demo:
         gr.Markdown(INTRO)
         with gr.Tabs(overflow_behavior="wrap") as tabs:  # every tab visible on a phone, none in a menu
             image_in, as_video = build_image_tab(studio)
             video_in = build_video_tab(studio, jobs)
-            build_webcam_tab(studio)
+            on_load = build_webcam_tab(studio, page)
             build_models_tab(studio)
+        on_load(demo)
         as_video.click(
             animation_as_video(studio), image_in, [video_in, tabs], api_name="animation_to_video", **QUICK
         )
@@ -48,7 +54,15 @@ def build_demo(studio: Studio) -> gr.Blocks:
         demo.unload(release_session_state(demo, jobs))
     explain_refused_requests(demo)
     demo.queue(default_concurrency_limit=2, max_size=64)
+    demo.live_assets = assets  # served by the middleware launch_options adds
+    demo.live_page = page
+    demo.studio = studio
     return demo
+
+
+def launch_options(demo: gr.Blocks) -> dict:
+    """What ``demo.launch`` needs besides its own arguments: the live mode's file server."""
+    return {"app_kwargs": {"middleware": [Middleware(AssetMiddleware, server=demo.live_assets)]}}
 
 
 def animation_as_video(studio: Studio) -> Callable:

@@ -23,11 +23,14 @@ import gradio as gr
 import numpy as np
 from gradio.components.plot import PlotData
 
+from fer_demo.browser.page import LivePage
 from fer_demo.downloads import new_export_dir
 from fer_demo.errors import InputError
+from fer_demo.models.specs import get_spec
 from fer_demo.plots import empty_figure
 from fer_demo.studio import Studio
 from fer_demo.ui.common import (
+    QUICK,
     chosen_lstm,
     detection_controls,
     detection_options,
@@ -38,12 +41,21 @@ from fer_demo.ui.common import (
     user_errors,
 )
 from fer_demo.ui.frame_files import FrameFiles
+from fer_demo.ui.live_view import live_component, page_config, read_summary
 from fer_demo.ui.request_guard import accept_received_files
 from fer_demo.webcam import LiveLoad, WebcamSession
 
 log = logging.getLogger(__name__)
 
-WAITING = "Press the camera's **record** button to start. Frames are analysed live and never stored."
+WAITING = (
+    "Press **Start the camera** (live mode) or the camera's **record** button (server mode). "
+    "Frames are never stored."
+)
+LIVE_PRIVACY = (
+    "In live mode no camera frame leaves this device: the page finds and classifies faces itself "
+    "(onnxruntime-web) and sends the server only numbers, once a second (boxes and expressions), "
+    "for the timeline and the CSV."
+)
 
 
 class LiveSession:
@@ -129,13 +141,48 @@ def camera_constraints(settings) -> dict:
     return {"video": {"width": {"ideal": side}, "height": {"ideal": side * 3 // 4}}, "audio": False}
 
 
-def build_webcam_tab(studio: Studio) -> None:
+def summary_handler(studio: Studio, cache_dir: str | Path) -> Callable:
+    """What the live page's summary event runs: its frames into the session, plots out."""
+
+    def record(live: LiveSession | None, event: gr.EventData) -> tuple:
+        live = live or LiveSession(studio, cache_dir)
+        try:
+            model_name, frames = read_summary(event._data)
+        except InputError as error:
+            return f"**{error}**", gr.skip(), gr.skip(), live
+        with live.lock:
+            update = live.analysis.add_browser_frames(frames, model_name)
+        plane = gr.skip()
+        if update.circumplex is not None:
+            plane = gr.Plot(
+                PlotData(type="plotly", plot=update.circumplex), visible=update.has_valence_arousal
+            )
+        return (
+            gr.skip() if update.status is None else update.status,
+            gr.skip() if update.timeline is None else PlotData(type="plotly", plot=update.timeline),
+            plane,
+            live,
+        )
+
+    return record
+
+
+def mode_for(model_name: str, mode: str) -> str:
+    """The mode to use with ``model_name``: a model too heavy for the browser runs on the server."""
+    return mode if get_spec(model_name).browser else "server"
+
+
+def build_webcam_tab(studio: Studio, page: LivePage) -> Callable:
+    """The tab; returns what the page's load event must run (the live page's configuration)."""
     settings = studio.settings
     default = settings.default_model
+    default_mode = mode_for(default, "live")
     with gr.Tab("Webcam", id="webcam"):
+        with gr.Column(visible=default_mode == "live") as live_box:
+            live_view = live_component(page, default)
         # The live picture and its charts fit one 1366x768 screen; on a phone the columns stack,
         # the analysed frame right under the camera. Settings and downloads come after.
-        with gr.Row(equal_height=True):
+        with gr.Row(equal_height=True, visible=default_mode == "server") as server_box:
             with gr.Column(scale=1, min_width=320):
                 camera = accept_received_files(
                     gr.Image(
@@ -170,8 +217,18 @@ def build_webcam_tab(studio: Studio) -> None:
             plane = gr.Plot(label="Valence / arousal (last 5 seconds)", elem_id="webcam-plane", min_width=260)
         with gr.Row():
             with gr.Column(scale=2, min_width=320):
+                mode = gr.Radio(
+                    [("Live, in your browser", "live"), ("On the server", "server")],
+                    value=default_mode,
+                    label="Where the camera is analysed",
+                    info="Live: on this device, at camera rate; no frame leaves it. Server: any model.",
+                    elem_id="webcam-mode",
+                )
+                gr.Markdown(LIVE_PRIVACY, elem_classes="fer-live-privacy")
                 with gr.Row():
-                    model = gr.Dropdown(studio.model_choices(), value=default, label="Model")
+                    model = gr.Dropdown(
+                        studio.model_choices(), value=default, label="Model", elem_id="webcam-model"
+                    )
                     temporal = gr.Dropdown(
                         label="Temporal model (EMO-AffectNet LSTM)", **temporal_options(default)
                     )
@@ -181,7 +238,7 @@ def build_webcam_tab(studio: Studio) -> None:
             with gr.Column(scale=1, min_width=260):
                 reset = gr.Button("Reset session")
                 export = gr.Button("Download this session as CSV")
-                csv_file = gr.File(label="Session CSV", interactive=False, height=100)
+                csv_file = gr.File(label="Session CSV", interactive=False, height=100, elem_id="webcam-csv")
         live = gr.State(None, time_to_live=settings.webcam_idle_seconds, delete_callback=close_session)
 
     camera.stream(
@@ -202,7 +259,27 @@ def build_webcam_tab(studio: Studio) -> None:
         studio.zoo.get(name, download_progress(progress))
         return model_note(studio, name)
 
-    model.change(prepare_model, model, note, api_name="webcam_model", show_progress="minimal")
+    def configure_live(name: str) -> str:
+        return page_config(studio, page, name)
+
+    def show_mode(chosen: str) -> tuple:
+        return gr.Column(visible=chosen == "live"), gr.Row(visible=chosen == "server")
+
+    mode.change(show_mode, mode, [live_box, server_box], **QUICK)
+    model.change(mode_for, [model, mode], mode, api_name=False, **QUICK)  # at once, before any download
+    model.change(prepare_model, model, note, api_name="webcam_model", show_progress="minimal").then(
+        configure_live, model, live_view, api_name="webcam_live_config", **QUICK
+    )
+    live_view.summary(
+        summary_handler(studio, annotated.GRADIO_CACHE),
+        live,
+        [status, timeline, plane, live],
+        api_name="webcam_live_summary",
+        trigger_mode="multiple",  # every summary counts: none may be dropped while one is running
+        show_progress="hidden",
+        **QUICK,
+    )
+    live_view.fallback(lambda: "server", None, mode, api_name=False, **QUICK)
     follow_model(model, temporal, api_name="webcam_temporal_models")
 
     def reset_session(session: LiveSession | None) -> tuple:
@@ -220,3 +297,4 @@ def build_webcam_tab(studio: Studio) -> None:
             return str(session.analysis.export_csv())
 
     export.click(export_session, live, csv_file, api_name="webcam_csv")
+    return lambda demo: demo.load(configure_live, model, live_view, api_name=False, **QUICK)

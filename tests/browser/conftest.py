@@ -11,13 +11,16 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
+import gradio as gr
 import pytest
 
+from fer_demo.browser.vendor import vendor_runtime
 from fer_demo.config import Settings
 from fer_demo.studio import Studio
-from fer_demo.ui import build_demo
+from fer_demo.ui import build_demo, launch_options
 
 from ..conftest import free_port
 from ..webcam_meter import write_camera_clip
@@ -51,22 +54,53 @@ def server_log(tmp_path_factory) -> Path:
     logging.getLogger().removeHandler(handler)
 
 
+def require_browser(message: str) -> None:
+    """Skip, or fail where the browser tests must run (CI sets FER_DEMO_REQUIRE_BROWSER=1)."""
+    if os.environ.get("FER_DEMO_REQUIRE_BROWSER") == "1":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 @pytest.fixture(scope="session")
-def app_url(tmp_path_factory, server_log) -> str:
-    settings = Settings(weights_dir=tmp_path_factory.mktemp("weights"))
+def ort_dir() -> Path | None:
+    """onnxruntime-web's files for the live mode, fetched once with npm into a cache (offline after)."""
+    cache = Path.home() / ".cache" / "fer-demo" / "onnxruntime-web"
+    folder = Path(os.environ.get("FER_DEMO_ORT_DIR") or cache)
+    try:
+        return vendor_runtime(folder)
+    except (RuntimeError, OSError, subprocess.SubprocessError) as error:
+        if os.environ.get("FER_DEMO_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"onnxruntime-web is not available for the live mode: {error}")
+        return None  # the live tests skip
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory, server_log, ort_dir) -> gr.Blocks:
+    settings = Settings(weights_dir=tmp_path_factory.mktemp("weights"), ort_dir=ort_dir)
     demo = build_demo(Studio(settings))
-    demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
-    yield demo.local_url
+    demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True,
+                **launch_options(demo))  # fmt: skip
+    yield demo
     demo.close()
+
+
+@pytest.fixture(scope="session")
+def app_url(app) -> str:
+    return app.local_url
+
+
+@pytest.fixture
+def live_app(app, ort_dir) -> gr.Blocks:
+    """The app, where the live mode can run (its runtime files are here)."""
+    if ort_dir is None:
+        pytest.skip("onnxruntime-web could not be fetched (npm): no live mode")
+    return app
 
 
 @pytest.fixture(scope="session")
 def browser(tmp_path_factory):
     if CHROMIUM is None:
-        message = "Chromium is not installed (apt-get install chromium)"
-        if os.environ.get("FER_DEMO_REQUIRE_BROWSER") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
+        require_browser("Chromium is not installed (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
     # Two faces at 30 fps, each frame's index in a barcode (tests/webcam_meter.py), looping every 3 s.

@@ -91,6 +91,7 @@ def test_webcam_tab_looks_live_and_says_what_it_sees(laptop, app_url):
     page = laptop
     page.add_init_script(meter_script())
     open_tab(page, app_url, "Webcam")
+    page.get_by_label("On the server").check()
     webcam = page.locator("#webcam-input")
     webcam.get_by_role("button", name=re.compile("webcam", re.I)).click()  # "Click to access webcam"
     # Gradio labels its Record button "capture photo" for screen readers; its text says Record.

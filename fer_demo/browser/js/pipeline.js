@@ -1,0 +1,331 @@
+// The live mode's maths, free of the DOM: detector input and output, face crops, the models'
+// preprocessing (ported from fer_demo/faces.py and fer_demo/models/preprocess.py, bit for bit
+// where Python rounds), tracking and smoothing. Every function is pure or owns only its state.
+
+// ---- BlazeFace short range -------------------------------------------------------------------
+export const DETECTOR_SIDE = 128;
+
+/** Anchor centres (x, y in [0, 1]) of BlazeFace short range: 2 per cell of 16x16, then 6 of 8x8. */
+export function blazefaceAnchors() {
+  const centres = [];
+  for (const [grid, perCell] of [[16, 2], [8, 6]]) {
+    for (let y = 0; y < grid; y++) {
+      for (let x = 0; x < grid; x++) {
+        for (let k = 0; k < perCell; k++) centres.push((x + 0.5) / grid, (y + 0.5) / grid);
+      }
+    }
+  }
+  return Float32Array.from(centres);
+}
+
+/** Where a width x height frame lands in the detector's square: scaled to fit, centred. */
+export function letterbox(width, height, side = DETECTOR_SIDE) {
+  const scale = side / Math.max(width, height);
+  const w = Math.round(width * scale);
+  const h = Math.round(height * scale);
+  return { scale, w, h, left: Math.floor((side - w) / 2), top: Math.floor((side - h) / 2), side };
+}
+
+/** RGBA pixels of the letterboxed square -> 1x3xSxS float32 in [-1, 1] (what BlazeFace takes). */
+export function detectorInput(rgba, side = DETECTOR_SIDE) {
+  const plane = side * side;
+  const out = new Float32Array(3 * plane);
+  for (let i = 0; i < plane; i++) {
+    out[i] = rgba[4 * i] / 127.5 - 1;
+    out[plane + i] = rgba[4 * i + 1] / 127.5 - 1;
+    out[2 * plane + i] = rgba[4 * i + 2] / 127.5 - 1;
+  }
+  return out;
+}
+
+function iou(a, b) {
+  const w = Math.min(a.x2, b.x2) - Math.max(a.x1, b.x1);
+  const h = Math.min(a.y2, b.y2) - Math.max(a.y1, b.y1);
+  if (w <= 0 || h <= 0) return 0;
+  const inter = w * h;
+  return inter / ((a.x2 - a.x1) * (a.y2 - a.y1) + (b.x2 - b.x1) * (b.y2 - b.y1) - inter);
+}
+
+/** MediaPipe's weighted non-maximum suppression: overlapping boxes are averaged by score. */
+export function weightedNms(candidates, threshold) {
+  const left = [...candidates].sort((a, b) => b.score - a.score);
+  const kept = [];
+  while (left.length) {
+    const best = left[0];
+    const group = left.filter((c) => iou(best, c) > threshold);
+    const rest = left.filter((c) => iou(best, c) <= threshold);
+    const total = group.reduce((s, c) => s + c.score, 0);
+    const mean = (key) => group.reduce((s, c) => s + c[key] * c.score, 0) / total;
+    kept.push({ x1: mean("x1"), y1: mean("y1"), x2: mean("x2"), y2: mean("y2"), score: best.score });
+    left.length = 0;
+    left.push(...rest);
+  }
+  return kept;
+}
+
+/**
+ * Raw outputs -> faces in frame pixels. ``regressors`` is 896x16 (centre offset and size in input
+ * pixels), ``logits`` 896 scores; ``fit`` is the letterbox the input was made with. ``boxFit``
+ * turns BlazeFace's tight box into the box the app's models were measured with (MTCNN's).
+ */
+export function decodeFaces(regressors, logits, anchors, fit, options) {
+  const { threshold, iou: overlap, minSize, boxFit } = options;
+  const logit = Math.log(threshold / (1 - threshold));
+  const candidates = [];
+  for (let i = 0; i < logits.length; i++) {
+    if (logits[i] < logit) continue;
+    const r = regressors.subarray(16 * i, 16 * i + 16);
+    const cx = anchors[2 * i] * fit.side + r[0];
+    const cy = anchors[2 * i + 1] * fit.side + r[1];
+    const x = (cx - fit.left) / fit.scale;
+    const y = (cy - fit.top) / fit.scale;
+    const w = r[2] / fit.scale;
+    const h = r[3] / fit.scale;
+    const fx = x + boxFit.dx * w;
+    const fy = y + boxFit.dy * h;
+    const fw = w * boxFit.sw;
+    const fh = h * boxFit.sh;
+    candidates.push({
+      x1: fx - fw / 2, y1: fy - fh / 2, x2: fx + fw / 2, y2: fy + fh / 2,
+      score: 1 / (1 + Math.exp(-Math.max(-100, Math.min(100, logits[i])))),
+    });
+  }
+  return weightedNms(candidates, overlap).filter((f) => Math.min(f.x2 - f.x1, f.y2 - f.y1) >= minSize);
+}
+
+// ---- face crops (fer_demo/faces.py) ------------------------------------------------------------
+/** Python's round(): halves go to the even neighbour. */
+export function roundHalfEven(v) {
+  const r = Math.round(v);
+  return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/**
+ * expand_boxes + crop: the pixel rectangle a model sees (``outer``, black where it leaves the
+ * frame when ``pad``) and the part of it inside the frame. Computed in float32 like numpy.
+ */
+export function cropRect(box, width, height, policy) {
+  const f = Math.fround;
+  let w = f(f(box.x2) - f(box.x1));
+  let h = f(f(box.y2) - f(box.y1));
+  const cx = f(f(f(box.x1) + f(box.x2)) / 2);
+  const cy = f(f(f(box.y1) + f(box.y2)) / 2);
+  if (policy.square) w = h = Math.max(w, h);
+  const hw = f(w * f(0.5 + policy.margin));
+  const hh = f(h * f(0.5 + policy.margin));
+  const x1 = roundHalfEven(f(cx - hw));
+  const y1 = roundHalfEven(f(cy - hh));
+  const x2 = Math.max(roundHalfEven(f(cx + hw)), x1 + 1);
+  const y2 = Math.max(roundHalfEven(f(cy + hh)), y1 + 1);
+  const inside = { x1: Math.max(x1, 0), y1: Math.max(y1, 0), x2: Math.min(x2, width), y2: Math.min(y2, height) };
+  if (inside.x2 <= inside.x1 || inside.y2 <= inside.y1) return null;
+  return policy.pad ? { outer: { x1, y1, x2, y2 }, inside } : { outer: inside, inside };
+}
+
+// ---- preprocessing (fer_demo/models/preprocess.py) ---------------------------------------------
+/** cv2.COLOR_RGB2GRAY / PIL "L": ITU-R 601 luma, rounded (computed in float32 like numpy). */
+function luma(r, g, b) {
+  return Math.min(255, Math.max(0, roundHalfEven(Math.fround(Math.fround(Math.fround(r * Math.fround(0.299))
+    + Math.fround(g * Math.fround(0.587))) + Math.fround(b * Math.fround(0.114))))));
+}
+
+const PRECISION_BITS = 22; // PIL's fixed point for 8-bit images (32 - 8 - 2)
+
+/** PIL's resampling coefficients (Resample.c precompute_coeffs + normalize_coeffs_8bpc). */
+function pilCoefficients(inSize, outSize, filter, support) {
+  const scale = inSize / outSize;
+  const filterScale = Math.max(scale, 1);
+  const reach = support * filterScale;
+  const ss = 1 / filterScale;
+  const bounds = [];
+  for (let xx = 0; xx < outSize; xx++) {
+    const centre = (xx + 0.5) * scale;
+    const xmin = Math.max(Math.trunc(centre - reach + 0.5), 0);
+    const xmax = Math.min(Math.trunc(centre + reach + 0.5), inSize) - xmin;
+    const k = [];
+    let total = 0;
+    for (let x = 0; x < xmax; x++) {
+      const w = filter((x + xmin - centre + 0.5) * ss);
+      k.push(w);
+      total += w;
+    }
+    const fixed = k.map((w) => {
+      const v = (total === 0 ? w : w / total) * (1 << PRECISION_BITS);
+      return v < 0 ? Math.trunc(v - 0.5) : Math.trunc(v + 0.5);
+    });
+    bounds.push({ xmin, k: fixed });
+  }
+  return bounds;
+}
+
+const clip8 = (v) => (v <= 0 ? 0 : v >= 255 * 2 ** PRECISION_BITS ? 255 : Math.floor(v / 2 ** PRECISION_BITS));
+
+/** PIL Image.resize with BILINEAR (antialiased on shrinking), 8-bit: horizontal then vertical pass. */
+function resizePilBilinear(src, w, h, channels, size) {
+  const filter = (x) => { x = Math.abs(x); return x < 1 ? 1 - x : 0; };
+  const half = 2 ** (PRECISION_BITS - 1);
+  let image = src;
+  let width = w;
+  if (w !== size) {
+    const coeffs = pilCoefficients(w, size, filter, 1);
+    const out = new Uint8ClampedArray(size * h * channels);
+    for (let y = 0; y < h; y++) {
+      for (let xx = 0; xx < size; xx++) {
+        const { xmin, k } = coeffs[xx];
+        for (let c = 0; c < channels; c++) {
+          let ss = half;
+          for (let x = 0; x < k.length; x++) ss += image[(y * width + x + xmin) * channels + c] * k[x];
+          out[(y * size + xx) * channels + c] = clip8(ss);
+        }
+      }
+    }
+    image = out;
+    width = size;
+  }
+  if (h === size) return image;
+  const coeffs = pilCoefficients(h, size, filter, 1);
+  const out = new Uint8ClampedArray(size * size * channels);
+  for (let yy = 0; yy < size; yy++) {
+    const { xmin: ymin, k } = coeffs[yy];
+    for (let x = 0; x < size; x++) {
+      for (let c = 0; c < channels; c++) {
+        let ss = half;
+        for (let y = 0; y < k.length; y++) ss += image[((y + ymin) * width + x) * channels + c] * k[y];
+        out[(yy * size + x) * channels + c] = clip8(ss);
+      }
+    }
+  }
+  return out;
+}
+
+/** PIL Image.resize with NEAREST: the source pixel under each output pixel's centre. */
+function resizePilNearest(src, w, h, channels, size) {
+  const out = new Uint8ClampedArray(size * size * channels);
+  for (let y = 0; y < size; y++) {
+    const sy = Math.min(Math.trunc((y + 0.5) * h / size), h - 1);
+    for (let x = 0; x < size; x++) {
+      const sx = Math.min(Math.trunc((x + 0.5) * w / size), w - 1);
+      for (let c = 0; c < channels; c++) out[(y * size + x) * channels + c] = src[(sy * w + sx) * channels + c];
+    }
+  }
+  return out;
+}
+
+/** torch bilinear, align_corners=False (OpenCV INTER_LINEAR's sampling), no antialiasing, float out. */
+function resizeLinear(src, w, h, channels, size) {
+  const taps = (inSize) => Array.from({ length: size }, (_, d) => {
+    const s = Math.max((d + 0.5) * (inSize / size) - 0.5, 0);
+    const i0 = Math.trunc(s);
+    return { i0, i1: i0 < inSize - 1 ? i0 + 1 : i0, l: s - i0 };
+  });
+  const xs = taps(w);
+  const ys = taps(h);
+  const out = new Float32Array(size * size * channels);
+  for (let y = 0; y < size; y++) {
+    const { i0: y0, i1: y1, l: ly } = ys[y];
+    for (let x = 0; x < size; x++) {
+      const { i0: x0, i1: x1, l: lx } = xs[x];
+      for (let c = 0; c < channels; c++) {
+        const p = (yy, xx) => src[(yy * w + xx) * channels + c];
+        out[(y * size + x) * channels + c] = (1 - ly) * ((1 - lx) * p(y0, x0) + lx * p(y0, x1))
+          + ly * ((1 - lx) * p(y1, x0) + lx * p(y1, x1));
+      }
+    }
+  }
+  return out;
+}
+
+const RESIZERS = { pil_bilinear: resizePilBilinear, pil_nearest: resizePilNearest, linear: resizeLinear };
+
+/**
+ * One RGBA face crop (w x h) -> the network's 1xCxSxS float32 input, as ``prepare`` in
+ * fer_demo/models/preprocess.py: colour mode, resize, x * scale, (x - mean) / std.
+ */
+export function prepareInput(rgba, w, h, pre) {
+  const channels = pre.color === "gray" ? 1 : 3;
+  const pixels = new Uint8ClampedArray(w * h * channels);
+  for (let i = 0; i < w * h; i++) {
+    if (channels === 1) pixels[i] = luma(rgba[4 * i], rgba[4 * i + 1], rgba[4 * i + 2]);
+    else for (let c = 0; c < 3; c++) pixels[3 * i + c] = rgba[4 * i + c];
+  }
+  const resized = RESIZERS[pre.resize](pixels, w, h, channels, pre.size);
+  const plane = pre.size * pre.size;
+  const out = new Float32Array(channels * plane);
+  for (let c = 0; c < channels; c++) {
+    const from = pre.color === "bgr" ? 2 - c : c;
+    for (let i = 0; i < plane; i++) out[c * plane + i] = (resized[i * channels + from] * pre.scale - pre.mean[c]) / pre.std[c];
+  }
+  return out;
+}
+
+/** Raw network outputs (K logits, then valence and arousal) -> canonical probabilities and V/A. */
+export function interpret(raw, model) {
+  const k = model.labels.length;
+  const top = Math.max(...raw.slice(0, k));
+  const exps = Array.from(raw.slice(0, k), (v) => Math.exp(v - top));
+  const total = exps.reduce((s, v) => s + v, 0);
+  const probabilities = {};
+  for (const label of model.canonical_order) probabilities[label] = 0;
+  exps.forEach((e, i) => { probabilities[model.canonical_labels[i]] = e / total; });
+  const clip = (v) => Math.max(-1, Math.min(1, v));
+  return model.has_valence_arousal
+    ? { probabilities, valence: clip(raw[k]), arousal: clip(raw[k + 1]) }
+    : { probabilities, valence: null, arousal: null };
+}
+
+// ---- tracking and smoothing --------------------------------------------------------------------
+/**
+ * Faces of consecutive frames -> stable ids. Detection runs on every frame, so matching by
+ * overlap is enough. A face is numbered once seen in ``minHits`` frames (a one-off false
+ * detection never gets an id); a lost face keeps its id for ``memory`` seconds.
+ */
+export class Tracker {
+  constructor({ minHits = 2, memory = 1.0, minOverlap = 0.2 } = {}) {
+    Object.assign(this, { minHits, memory, minOverlap, tracks: [], nextId: 1 });
+  }
+
+  update(faces, time) {
+    const pairs = [];
+    this.tracks.forEach((track, t) => faces.forEach((face, f) => {
+      const overlap = iou(track.box, face);
+      if (overlap >= this.minOverlap) pairs.push([overlap, t, f]);
+    }));
+    pairs.sort((a, b) => b[0] - a[0]);
+    const usedTracks = new Set();
+    const usedFaces = new Set();
+    for (const [, t, f] of pairs) {
+      if (usedTracks.has(t) || usedFaces.has(f)) continue;
+      usedTracks.add(t);
+      usedFaces.add(f);
+      const track = this.tracks[t];
+      Object.assign(track, { box: faces[f], seen: time, hits: track.hits + 1 });
+      if (!track.id && track.hits >= this.minHits) track.id = this.nextId++;
+    }
+    faces.forEach((face, f) => {
+      if (!usedFaces.has(f)) {
+        const track = { id: 0, box: face, seen: time, hits: 1 };
+        if (this.minHits <= 1) track.id = this.nextId++;
+        this.tracks.push(track);
+      }
+    });
+    this.tracks = this.tracks.filter((track) => time - track.seen <= (track.id ? this.memory : 0));
+    return this.tracks.filter((track) => track.id && track.seen === time);
+  }
+
+  reset() {
+    this.tracks = [];
+    this.nextId = 1;
+  }
+}
+
+/** Exponential smoothing over time (time constant ``tau`` s), as fer_demo/temporal.py. */
+export function smooth(previous, current, dt, tau) {
+  if (!previous || tau <= 0) return current;
+  const a = 1 - Math.exp(-Math.max(dt, 0) / tau);
+  const mix = (p, c) => (p === null || c === null ? c : p + a * (c - p));
+  const probabilities = {};
+  for (const label of Object.keys(current.probabilities)) {
+    probabilities[label] = mix(previous.probabilities[label] ?? 0, current.probabilities[label]);
+  }
+  return { probabilities, valence: mix(previous.valence, current.valence), arousal: mix(previous.arousal, current.arousal) };
+}

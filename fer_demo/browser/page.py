@@ -1,0 +1,100 @@
+"""What the live page is told: file addresses, the detector's settings and the model's spec.
+
+A model's preprocessing reaches the page as JSON made from ``models/specs.py``
+itself (:func:`model_json`), so the browser prepares a face exactly as the
+server does and no size, mean or label order is typed twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from fer_demo.browser.assets import Asset, AssetServer
+from fer_demo.browser.runtime import runtime_assets
+from fer_demo.labels import canonical_label, canonical_order
+from fer_demo.models.specs import ModelSpec
+
+log = logging.getLogger(__name__)
+
+JS_DIR = Path(__file__).resolve().parent / "js"
+SCRIPTS = ["live.js", "pipeline.js", "onnx-worker.js"]
+DETECTOR = Path(__file__).resolve().parents[1] / "assets" / "blazeface" / "face_detection_short_range.onnx"
+
+
+@dataclass(frozen=True)
+class LiveSettings:
+    """How the page analyses: the detector's thresholds, the classification rate, tracking, smoothing."""
+
+    detector_threshold: float = 0.5  # MediaPipe's own default for this model
+    detector_overlap: float = 0.3  # boxes overlapping more are merged (MediaPipe's weighted NMS)
+    min_face: int = 40  # pixels of the camera frame
+    # BlazeFace's box is tighter than MTCNN's, which the models were measured with: its centre
+    # moves by (dx, dy) of its size and its sides scale by (sw, sh) (tools/fit_blazeface_boxes.py).
+    box_fit: dict = field(default_factory=lambda: {"dx": 0.0, "dy": 0.0, "sw": 1.0, "sh": 1.0})
+    classify_rate: float = 10.0  # per face per second at most
+    smoothing: float = 0.3  # seconds, as the server-side stream
+    min_hits: int = 2  # frames before a face is numbered
+    memory: float = 1.0  # seconds a lost face keeps its id
+    summary_every: float = 1.0  # seconds between summaries sent to the server
+    camera_side: int = 640  # the resolution asked of the camera (longest side)
+
+
+def model_json(spec: ModelSpec) -> dict:
+    """A model's spec as the page reads it: labels in output order and canonical, preprocessing, crop."""
+    return {
+        "name": spec.name,
+        "display_name": spec.display_name,
+        "labels": list(spec.labels),
+        "canonical_labels": [canonical_label(label) for label in spec.labels],
+        "canonical_order": canonical_order(spec.labels),
+        "has_valence_arousal": spec.has_valence_arousal,
+        "preprocessing": asdict(spec.preprocessing),
+        "crop": asdict(spec.crop),
+    }
+
+
+class LivePage:
+    """The app's live-mode files (served once) and the per-model configuration of the page."""
+
+    def __init__(
+        self, server: AssetServer, ort_dir: Path | None, settings: LiveSettings | None = None
+    ) -> None:
+        self.server = server
+        self.settings = settings or LiveSettings()
+        self.scripts = server.add_folder(JS_DIR, SCRIPTS)
+        self.detector = server.add(DETECTOR)
+        self.problem: str | None = None  # why the live mode cannot run at all
+        try:
+            self.runtime: dict[str, Asset] = runtime_assets(server, ort_dir)
+        except ValueError as error:
+            log.error("live mode unavailable: %s", error)
+            self.runtime, self.problem = {}, f"The in-browser runtime is not available: {error}"
+
+    def model_entry(self, spec: ModelSpec, model_file: Path | None) -> dict:
+        """A model as the page reads it: its spec and, once it is loaded, where to fetch its file."""
+        return {**model_json(spec), **(self.server.add(model_file).as_json() if model_file else {})}
+
+    def config(self, spec: ModelSpec, model_file: Path | None, problem: str | None = None) -> dict:
+        """The page's configuration for ``spec`` whose ONNX file is ``model_file`` (None: ``problem``)."""
+        live = self.settings
+        return {
+            "scripts": {name: asset.as_json() for name, asset in self.scripts.items()},
+            "runtime": {role: asset.as_json() for role, asset in self.runtime.items()},
+            "detector": {
+                **self.detector.as_json(),
+                "threshold": live.detector_threshold,
+                "overlap": live.detector_overlap,
+                "min_face": live.min_face,
+                "box_fit": live.box_fit,
+            },
+            "model": self.model_entry(spec, model_file),
+            "problem": self.problem or problem,
+            "classify_rate": live.classify_rate,
+            "smoothing": live.smoothing,
+            "min_hits": live.min_hits,
+            "memory": live.memory,
+            "summary_every": live.summary_every,
+            "camera_side": live.camera_side,
+        }

@@ -1,0 +1,191 @@
+"""The Python side of the in-browser live mode: its files, its model specs, its summaries."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import pytest
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from fer_demo.browser.assets import AssetServer, integrity_of
+from fer_demo.browser.page import LivePage, model_json
+from fer_demo.browser.runtime import CDN, FILES, runtime_assets
+from fer_demo.browser.summary import BrowserFrame, parse_summary
+from fer_demo.errors import InputError
+from fer_demo.labels import CANONICAL_LABELS
+from fer_demo.models.specs import MODEL_SPECS
+from fer_demo.ui.live_view import read_summary
+from fer_demo.webcam import WebcamSession
+
+BROWSER_MODELS = [name for name, spec in MODEL_SPECS.items() if spec.browser]
+
+
+def test_the_browser_runs_only_the_small_models():
+    assert BROWSER_MODELS == ["mini_xception", "enet_b0_7", "enet_b0_8_best_afew", "enet_b0_8_best_vgaf",
+                              "enet_b0_8_va_mtl"]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", BROWSER_MODELS)
+def test_the_page_gets_each_models_preprocessing_from_its_spec(name):
+    spec = MODEL_SPECS[name]
+    exported = json.loads(json.dumps(model_json(spec)))  # what reaches the page
+    pre, crop = spec.preprocessing, spec.crop
+    expected = {"size": pre.size, "color": pre.color, "resize": pre.resize, "scale": pre.scale,
+                "mean": list(pre.mean), "std": list(pre.std)}  # fmt: skip
+    assert exported["preprocessing"] == expected
+    assert exported["crop"] == {"square": crop.square, "margin": crop.margin, "pad": crop.pad}
+    assert exported["labels"] == list(spec.labels)  # the network's output order
+    assert len(exported["canonical_labels"]) == len(spec.labels)
+    assert set(exported["canonical_labels"]) <= set(CANONICAL_LABELS)
+    assert exported["canonical_order"] == [c for c in CANONICAL_LABELS if c in exported["canonical_labels"]]
+    assert exported["has_valence_arousal"] == spec.has_valence_arousal
+
+
+# ---- summaries from the page ---------------------------------------------------------------------
+def face(face_id=1, p=None, box=(10, 20, 110, 140), v=None, a=None, score=0.9) -> dict:
+    return {"id": face_id, "box": list(box), "score": score, "p": p or [1 / 7] * 7, "v": v, "a": a}
+
+
+def summary(frames, model="mini_xception") -> dict:
+    return {"model": model, "frames": frames}
+
+
+def test_a_summary_becomes_face_results_in_canonical_labels():
+    p = [0.1, 0.5, 0.1, 0.1, 0.1, 0.05, 0.05]
+    model, frames = read_summary(summary([{"t": 1.5, "faces": [face(3, p)]}, {"t": 1.6, "faces": []}]))
+    assert model == "mini_xception" and [f.time for f in frames] == [1.5, 1.6]
+    (result,) = frames[0].faces
+    assert result.face == 3 and result.box == (10.0, 20.0, 110.0, 140.0)
+    assert result.top_label == "Happiness" and result.top_probability == pytest.approx(0.5)
+    assert list(result.probabilities) == [c for c in CANONICAL_LABELS if c != "Contempt"]
+    assert frames[1].faces == ()
+
+
+def test_valence_and_arousal_come_with_a_model_that_has_them():
+    model = "enet_b0_8_va_mtl"
+    (frame,) = read_summary(summary([{"t": 0, "faces": [face(p=[1 / 8] * 8, v=0.25, a=-0.5)]}], model))[1]
+    assert (frame.faces[0].valence, frame.faces[0].arousal) == (0.25, -0.5)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        None,
+        [],
+        {"model": "mini_xception"},  # no frames
+        summary([]) | {"model": "emonet_8"},  # a model the browser does not run
+        summary([]) | {"model": "../../etc/passwd"},
+        summary([{"t": 0, "faces": []}] * 121),  # too many frames
+        summary([{"t": 0, "faces": [face(i + 1) for i in range(17)]}]),  # too many faces
+        summary([{"t": math.nan, "faces": []}]),
+        summary([{"t": 2, "faces": []}, {"t": 1, "faces": []}]),  # time goes back
+        summary([{"t": 0, "faces": [face(p=[1 / 8] * 8)]}]),  # 8 probabilities for a 7-class model
+        summary([{"t": 0, "faces": [face(p=[0.9] * 7)]}]),  # do not sum to 1
+        summary([{"t": 0, "faces": [face(p=[2.0] + [0.0] * 6)]}]),
+        summary([{"t": 0, "faces": [face(box=(0, 0, 1e9, 1))]}]),
+        summary([{"t": 0, "faces": [face(face_id=True)]}]),  # a boolean is not a number
+        summary([{"t": 0, "faces": [face(face_id=0)]}]),
+        summary([{"t": 0, "faces": [face() | {"box": "0,0,1,1"}]}]),
+        summary([{"t": 0, "faces": [face(p=[1 / 8] * 8, v=3, a=0)]}], "enet_b0_8_va_mtl"),
+    ],
+)
+def test_a_hostile_summary_is_refused_with_a_message(payload):
+    with pytest.raises(InputError, match="live summary"):
+        read_summary(payload)
+
+
+def test_summaries_fill_the_same_csv_timeline_and_status_as_the_server_path(tmp_path):
+    session = WebcamSession(lambda *args: None, tmp_path / "live.csv")
+    p = [0.05, 0.6, 0.1, 0.1, 0.05, 0.05, 0.05]
+    frames = [
+        BrowserFrame(100.0 + i / 30, ()) if i < 3 else
+        BrowserFrame(100.0 + i / 30, parse_summary(summary([{"t": 1, "faces": [face(1, p), face(2, p)]}]),
+                                                   MODEL_SPECS["mini_xception"])[0].faces)
+        for i in range(45)
+    ]  # fmt: skip
+    update = session.add_browser_frames(frames[:30], "mini_xception")
+    later = session.add_browser_frames(frames[30:], "mini_xception")
+    assert update.status.startswith("**2 faces**") and "frames/s analysed" in update.status
+    assert update.timeline is not None and not update.has_valence_arousal
+    assert later.timeline is None and later.circumplex is None  # 0.5 s later: not due yet
+    rows = list(csv.DictReader(session.export_csv().open()))
+    assert len(rows) == 3 + 2 * 42  # faceless frames keep a row; then a row per face and frame
+    assert rows[0]["time"] == "0.0" and rows[0]["face_id"] == ""
+    assert {r["top_label"] for r in rows[3:]} == {"Happiness"} and {r["model"] for r in rows} == {
+        "mini_xception"
+    }
+    timeline = json.loads(update.timeline)
+    assert len(timeline["data"]) == 14  # a line per expression of each face
+    session.close()
+
+
+# ---- files --------------------------------------------------------------------------------------
+@pytest.fixture
+def served(tmp_path: Path):
+    """An AssetServer with one file, in front of an app that answers everything else itself."""
+    folder = tmp_path / "files"
+    folder.mkdir()
+    model = folder / "model.onnx"
+    model.write_bytes(bytes(range(256)) * 4096)  # 1 MB, compressible
+    assets = AssetServer(tmp_path / "gzip")
+    asset = assets.add(model)
+    app = Starlette(routes=[Route("/{path:path}", lambda request: PlainTextResponse("the app"))])
+    with TestClient(assets.middleware(app)) as client:
+        yield client, asset, model
+
+
+def test_a_registered_file_is_served_gzipped_and_cached_for_good(served):
+    client, asset, model = served
+    response = client.get("/" + asset.url)
+    assert response.status_code == 200 and response.content == model.read_bytes()  # httpx unzips
+    assert response.headers["content-encoding"] == "gzip"
+    assert int(response.headers["content-length"]) < model.stat().st_size / 10
+    assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert asset.integrity == integrity_of(model) and asset.size == model.stat().st_size
+    again = client.get("/" + asset.url, headers={"If-None-Match": response.headers["etag"]})
+    assert again.status_code == 304 and again.content == b""
+    plain = client.get("/" + asset.url, headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.content == model.read_bytes()
+    assert client.head("/" + asset.url).status_code == 200
+    assert client.post("/" + asset.url).status_code == 405
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/live-assets/", "/live-assets/x/model.onnx", "/live-assets/../../etc/passwd", "/live-assets/%2e%2e/x"],
+)
+def test_nothing_but_registered_files_is_served(served, path):
+    client = served[0]
+    # Not found, or (where the client resolved the dots itself) a request the app answers.
+    assert client.get(path).text in ("Not found", "the app")
+    assert client.get("/config").text == "the app"  # every other request reaches the app
+
+
+def test_a_changed_file_gets_a_new_address(tmp_path):
+    path = tmp_path / "a.js"
+    path.write_text("one")
+    assets = AssetServer(tmp_path / "gzip")
+    first = assets.add(path)
+    path.write_text("two, longer")
+    assert assets.add(path).url != first.url
+
+
+def test_the_runtime_comes_from_the_cdn_with_pinned_hashes_or_from_a_checked_folder(tmp_path):
+    assets = AssetServer(tmp_path / "gzip")
+    cdn = runtime_assets(assets, None)
+    assert {a.url for a in cdn.values()} == {CDN + name for name in FILES}
+    assert all(a.integrity.startswith("sha384-") for a in cdn.values())
+    local = tmp_path / "ort"
+    local.mkdir()
+    for name in FILES:
+        (local / name).write_bytes(b"not the runtime")
+    with pytest.raises(ValueError, match="is not onnxruntime-web"):
+        runtime_assets(assets, local)
+    page = LivePage(assets, local)  # the app still starts, and says why live mode cannot run
+    assert "runtime is not available" in page.problem
