@@ -9,7 +9,9 @@ prints what the page measured over ``--seconds``: boxes drawn per second (the
 overlay's frame rate), classifications per second per face, the detector's
 and the classifier's milliseconds (each in a Web Worker on one thread), the
 first load (MB fetched and seconds, gzip on the wire), what a second visit
-downloads, the frames sent to the server (none) and the server's CPU.
+downloads, the frames sent to the server (none), and the server's CPU: while
+the camera runs (its once-a-second summaries), with the page open and the
+camera stopped, and the difference per summary.
 Models load random weights in their published formats: speed does not
 depend on the values.
 """
@@ -32,6 +34,7 @@ from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS  # noqa: E402
 from tests.webcam_meter import write_camera_clip  # noqa: E402
 
 DEFAULT_MODELS = "mini_xception,enet_b0_8_best_afew"
+CLIP_FACES = 2  # the fake camera shows two faces throughout
 FETCHED_JS = """() => performance.getEntriesByType("resource")
   .filter((e) => e.name.includes("/live-assets/") || e.name.includes("onnxruntime-web"))
   .reduce((sum, e) => sum + e.transferSize, 0)"""
@@ -57,7 +60,11 @@ def live_page(browser, url: str, model: str, seconds: float, server_pid: int) ->
     page.wait_for_timeout(seconds * 1000)
     after = page.evaluate("({...window.__ferLive})")
     server_cpu = (cpu_seconds([server_pid]) - cpu_before) / seconds
-    faces = len(after["faces"])
+    page.get_by_role("button", name="Stop the camera").click()
+    page.wait_for_timeout(2000)
+    cpu_before = cpu_seconds([server_pid])
+    page.wait_for_timeout(10_000)
+    idle_cpu = (cpu_seconds([server_pid]) - cpu_before) / 10  # the page open, the camera stopped
     page.reload()  # a second visit, same browser cache
     page.get_by_role("tab", name="Webcam").click()
     page.get_by_role("button", name="Start the camera").click()
@@ -66,7 +73,7 @@ def live_page(browser, url: str, model: str, seconds: float, server_pid: int) ->
     context.close()
     return {
         "overlay_fps": (after["overlays"] - before["overlays"]) / seconds,
-        "classify_per_face": (after["classifications"] - before["classifications"]) / seconds / max(1, faces),
+        "classify_per_face": (after["classifications"] - before["classifications"]) / seconds / CLIP_FACES,
         "detect_ms": float(np.median(after["detectMs"])),
         "classify_ms": float(np.median(after["classifyMs"])),
         "first_load": first_load,
@@ -74,6 +81,7 @@ def live_page(browser, url: str, model: str, seconds: float, server_pid: int) ->
         "frames_sent": len(frames_sent),
         "summaries": after["summariesSent"] - before["summariesSent"],
         "server_cpu": server_cpu,
+        "idle_cpu": idle_cpu,
     }
 
 
@@ -102,7 +110,7 @@ def main() -> None:
               f"{os.cpu_count()} CPUs{capped}")  # fmt: skip
         print(f"{'model':<22} {'overlay fps':>11} {'cls/s/face':>10} {'detect ms':>9} {'classify ms':>11} "
               f"{'first load MB (wire) s':>23} {'2nd visit MB':>12} {'frames sent':>11} "
-              f"{'server CPU':>10}")  # fmt: skip
+              f"{'server CPU':>10} {'per summary':>11} {'stopped':>7}")  # fmt: skip
         for model in args.models.split(","):
             env = {"FER_DEMO_MODEL": model, "FER_DEMO_ORT_DIR": str(ort_dir)}
             server, url = start_app(weights, tmp / f"{model}.log", env)
@@ -118,11 +126,15 @@ def main() -> None:
                 server.terminate()
                 server.wait()
             load = figures["first_load"]
+            # What the summaries add to what the server spends with the page open and idle.
+            extra = figures["server_cpu"] - figures["idle_cpu"]
+            per_summary = extra * args.seconds / max(1, figures["summaries"]) * 1000
             first = f"{load['bytes'] / 1e6:.1f} ({load['wire'] / 1e6:.1f}) {load['seconds']:.1f}"
             print(f"{model:<22} {figures['overlay_fps']:>11.1f} {figures['classify_per_face']:>10.1f} "
                   f"{figures['detect_ms']:>9.1f} {figures['classify_ms']:>11.1f} {first:>23} "
                   f"{figures['second_visit'] / 1e6:>12.2f} {figures['frames_sent']:>11} "
-                  f"{figures['server_cpu']:>10.3f}", flush=True)  # fmt: skip
+                  f"{figures['server_cpu']:>10.3f} {per_summary:>8.0f} ms {figures['idle_cpu']:>7.3f}",
+                  flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":

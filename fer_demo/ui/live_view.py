@@ -54,7 +54,10 @@ CSS = """
 .fer-live-controls .fer-live-fallback { background: #374151; }
 .fer-live-progress { width: 160px; }
 .fer-live-loading { color: #fff; font-size: 13px; text-shadow: 0 0 3px #000; }
-@media (max-width: 640px) { .fer-live-stage { height: auto; aspect-ratio: 4 / 3; } }
+@media (max-width: 640px) {
+  .fer-live-stage { height: auto; aspect-ratio: 4 / 3; }
+  .fer-live-stats { top: 6px; bottom: auto; }  /* clear of the button */
+}
 """
 
 

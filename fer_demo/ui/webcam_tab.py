@@ -214,7 +214,12 @@ def build_webcam_tab(studio: Studio, page: LivePage) -> Callable:
                 scale=2,
                 min_width=320,
             )
-            plane = gr.Plot(label="Valence / arousal (last 5 seconds)", elem_id="webcam-plane", min_width=260)
+            plane = gr.Plot(
+                label="Valence / arousal (last 5 seconds)",
+                elem_id="webcam-plane",
+                min_width=260,
+                visible=get_spec(default).has_valence_arousal,  # shown by the first update that has them
+            )
         with gr.Row():
             with gr.Column(scale=2, min_width=320):
                 mode = gr.Radio(

@@ -63,6 +63,7 @@ def test_live_mode_finds_faces_labels_them_and_reports_to_the_server(laptop, liv
     rows = list(csv.DictReader(io.StringIO(download.value.path().read_text())))
     assert {row["face_id"] for row in rows if row["face_id"]} == {"1", "2"}
     assert all(row["top_label"] for row in rows if row["face_id"])
+    assert "Happiness" in {row["top_label"] for row in rows}  # the smiling astronaut, as the image tab says
     assert {row["model"] for row in rows} == {"mini_xception"}
 
     page.get_by_label("On the server").check()
@@ -149,3 +150,16 @@ def test_the_browser_prepares_and_classifies_a_face_as_python_does(page, live_ap
     if spec.has_valence_arousal:
         valence = np.asarray([r["valence"] for r in results])
         assert float(np.abs(valence - expected.valence).max()) <= 0.02
+
+
+def test_a_refused_camera_says_so_and_offers_the_server_mode(page, live_app):
+    refuse = "() => Promise.reject(new DOMException('no', 'NotAllowedError'))"
+    page.add_init_script(f"navigator.mediaDevices.getUserMedia = {refuse};")
+    open_tab(page, live_app.local_url, "Webcam")
+    page.get_by_role("button", name="Start the camera").click()
+    message = page.locator(".fer-live-message")
+    message.filter(has_text="access was refused").wait_for()
+    assert "server-side mode" in message.inner_text()
+    page.get_by_role("button", name="Analyse on the server instead").click()
+    page.locator("#webcam-input").wait_for()
+    assert page.get_by_label("On the server").is_checked()

@@ -4,8 +4,8 @@
 // Workers (onnxruntime-web, WebAssembly, one thread each), so the page never waits for them.
 // No frame leaves the device: once a second the page sends the server only the numbers.
 import {
-  DETECTOR_SIDE, Tracker, blazefaceAnchors, cropRect, decodeFaces, detectorInput, interpret,
-  letterbox, prepareInput, smooth,
+  DETECTOR_SIDE, Tracker, blazefaceAnchors, closeUps, cropRect, decodeFaces, detectorInput, interpret,
+  letterbox, prepareInput, smooth, weightedNms,
 } from "./pipeline.js";
 
 const COLOURS = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#9a6324"];
@@ -15,9 +15,19 @@ const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 
 const absolute = (url) => new URL(url, window.location.href).href;
 const base64 = (buffer) => btoa(String.fromCharCode(...new Uint8Array(buffer)));
 
-/** Fetch a file the page was told about, reporting bytes as they come, and check its hash. */
+const CACHE = "fer-demo-live"; // addresses carry the file's hash: an entry never goes stale
+const CACHE_ENTRIES = 8; // the runtime, the detector and a few models
+
+/**
+ * A file the page was told about: from the browser's Cache API when a visit already fetched it
+ * (the HTTP cache may refuse files this large), else from the network with progress. Its hash is
+ * checked either way.
+ */
 async function download(asset, onBytes) {
-  const response = await fetch(absolute(asset.url));
+  const url = absolute(asset.url);
+  const store = window.caches ? await caches.open(CACHE).catch(() => null) : null;
+  const cached = store ? await store.match(url) : undefined;
+  const response = cached ?? await fetch(url);
   if (!response.ok) throw new Error(`${asset.url}: HTTP ${response.status}`);
   const reader = response.body.getReader();
   const chunks = [];
@@ -36,7 +46,15 @@ async function download(asset, onBytes) {
   const digest = await crypto.subtle.digest({ sha384: "SHA-384", sha256: "SHA-256" }[algorithm], bytes);
   let actual = "";
   for (let i = 0; i < digest.byteLength; i += 4096) actual += base64(digest.slice(i, i + 4096));
-  if (actual !== expected) throw new Error(`${asset.url} is not the expected file (integrity check failed)`);
+  if (actual !== expected) {
+    if (cached) await store.delete(url);
+    throw new Error(`${asset.url} is not the expected file (integrity check failed)`);
+  }
+  if (store && !cached) {
+    await store.put(url, new Response(bytes)).catch(() => {}); // a full disk only costs a download
+    const keys = await store.keys();
+    await Promise.all(keys.slice(0, Math.max(0, keys.length - CACHE_ENTRIES)).map((key) => store.delete(key)));
+  }
   return bytes.buffer;
 }
 
@@ -298,6 +316,7 @@ class LiveView {
   async detect() {
     const { videoWidth: width, videoHeight: height } = this.video;
     if (!width || !height) return;
+    this.latest = null; // the canvas is about to hold a frame whose faces are not found yet
     if (this.frame.width !== width || this.frame.height !== height) {
       Object.assign(this.frame, { width, height });
       Object.assign(this.overlay, { width, height });
@@ -305,23 +324,29 @@ class LiveView {
     }
     const began = performance.now();
     this.frameContext.drawImage(this.video, 0, 0, width, height);
-    const fit = letterbox(width, height);
-    this.squareContext.fillStyle = "#000";
-    this.squareContext.fillRect(0, 0, DETECTOR_SIDE, DETECTOR_SIDE);
-    this.squareContext.drawImage(this.frame, fit.left, fit.top, fit.w, fit.h);
-    const pixels = this.squareContext.getImageData(0, 0, DETECTOR_SIDE, DETECTOR_SIDE).data;
-    const input = detectorInput(pixels);
-    const { outputs } = await this.detector.run(input, [1, 3, DETECTOR_SIDE, DETECTOR_SIDE]);
-    if (!this.running) return;
     const { detector } = this.config;
-    const faces = decodeFaces(outputs.regressors, outputs.classificators, this.anchors, fit, {
+    const options = {
       threshold: detector.threshold, iou: detector.overlap, minSize: detector.min_face, boxFit: detector.box_fit,
-    });
+    };
+    const found = [];
+    // Close-ups of small faces every other frame (the tracker holds a face missed in between).
+    const closer = this.debug.detections % 2 ? [] : closeUps(this.tracker.tracks, width, height);
+    for (const fit of [letterbox(width, height), ...closer]) {
+      this.squareContext.fillStyle = "#000";
+      this.squareContext.fillRect(0, 0, DETECTOR_SIDE, DETECTOR_SIDE);
+      this.squareContext.drawImage(this.frame, ...fit.source, ...fit.target);
+      const pixels = this.squareContext.getImageData(0, 0, DETECTOR_SIDE, DETECTOR_SIDE).data;
+      const { outputs } = await this.detector.run(detectorInput(pixels), [1, 3, DETECTOR_SIDE, DETECTOR_SIDE]);
+      if (!this.running) return;
+      found.push(...decodeFaces(outputs.regressors, outputs.classificators, this.anchors, fit, options));
+    }
+    const faces = weightedNms(found, detector.overlap); // a face seen whole and close up is one face
     const time = (began - this.origin) / 1000;
     const tracks = this.tracker.update(faces, time);
     this.timings.detect.push(performance.now() - began);
     this.rates.detect.tick(performance.now());
     this.debug.detections += 1;
+    this.latest = { tracks, time }; // the frame on the canvas and its faces, until the next detection
     this.classify(tracks, time);
     this.record(time, tracks);
     this.draw(tracks);
@@ -361,6 +386,8 @@ class LiveView {
       this.timings.classify.push(performance.now() - began);
       this.rates.classify.tick(performance.now());
       this.debug.classifications += 1;
+      // Next face at once, while the canvas still holds the frame its box was found on.
+      if (this.running && !this.detector.busy && this.latest) this.classify(this.latest.tracks, this.latest.time);
     }).catch((error) => this.fail(String(error.message ?? error)));
   }
 

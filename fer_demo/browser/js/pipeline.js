@@ -18,12 +18,42 @@ export function blazefaceAnchors() {
   return Float32Array.from(centres);
 }
 
-/** Where a width x height frame lands in the detector's square: scaled to fit, centred. */
+/**
+ * Where a width x height frame lands in the detector's square: scaled to fit, centred. A fit maps
+ * frame pixels to input pixels (input = frame * scale + (left, top)); ``source`` and ``target``
+ * say what to draw where.
+ */
 export function letterbox(width, height, side = DETECTOR_SIDE) {
   const scale = side / Math.max(width, height);
   const w = Math.round(width * scale);
   const h = Math.round(height * scale);
-  return { scale, w, h, left: Math.floor((side - w) / 2), top: Math.floor((side - h) / 2), side };
+  const left = Math.floor((side - w) / 2);
+  const top = Math.floor((side - h) / 2);
+  return { scale, left, top, side, source: [0, 0, width, height], target: [left, top, w, h] };
+}
+
+/** The detector's square over a square region of the frame (corner x0, y0; side ``size``). */
+export function regionFit(x0, y0, size, side = DETECTOR_SIDE) {
+  const scale = side / size;
+  return { scale, left: -x0 * scale, top: -y0 * scale, side, source: [x0, y0, size, size], target: [0, 0, side, side] };
+}
+
+/**
+ * Close-ups of the small faces being tracked: a face that is a small part of the whole frame is a
+ * few input pixels for the detector, which then misses it now and then; in a square of ``context``
+ * times its size it is large. The smallest first, at most ``limit``.
+ */
+export function closeUps(tracks, width, height, { maxShare = 0.2, context = 3, limit = 2 } = {}) {
+  return tracks
+    .filter((track) => track.id)
+    .map((track) => ({ track, size: Math.max(track.box.x2 - track.box.x1, track.box.y2 - track.box.y1) }))
+    .filter(({ size }) => size < maxShare * Math.max(width, height))
+    .sort((a, b) => a.size - b.size)
+    .slice(0, limit)
+    .map(({ track, size }) => {
+      const side = size * context;
+      return regionFit((track.box.x1 + track.box.x2 - side) / 2, (track.box.y1 + track.box.y2 - side) / 2, side);
+    });
 }
 
 /** RGBA pixels of the letterboxed square -> 1x3xSxS float32 in [-1, 1] (what BlazeFace takes). */
@@ -277,11 +307,12 @@ export function interpret(raw, model) {
 /**
  * Faces of consecutive frames -> stable ids. Detection runs on every frame, so matching by
  * overlap is enough. A face is numbered once seen in ``minHits`` frames (a one-off false
- * detection never gets an id); a lost face keeps its id for ``memory`` seconds.
+ * detection never gets an id); a lost face keeps its id for ``memory`` seconds and stays shown,
+ * at its last place, for ``coast`` seconds (a small face the detector misses now and then).
  */
 export class Tracker {
-  constructor({ minHits = 2, memory = 1.0, minOverlap = 0.2 } = {}) {
-    Object.assign(this, { minHits, memory, minOverlap, tracks: [], nextId: 1 });
+  constructor({ minHits = 2, memory = 1.0, minOverlap = 0.2, coast = 0.3 } = {}) {
+    Object.assign(this, { minHits, memory, minOverlap, coast, tracks: [], nextId: 1 });
   }
 
   update(faces, time) {
@@ -309,7 +340,7 @@ export class Tracker {
       }
     });
     this.tracks = this.tracks.filter((track) => time - track.seen <= (track.id ? this.memory : 0));
-    return this.tracks.filter((track) => track.id && track.seen === time);
+    return this.tracks.filter((track) => track.id && time - track.seen <= this.coast);
   }
 
   reset() {
