@@ -54,10 +54,26 @@ def build_demo(studio: Studio) -> gr.Blocks:
         demo.unload(release_session_state(demo, jobs))
     explain_refused_requests(demo)
     demo.queue(default_concurrency_limit=2, max_size=64)
+    relax_queue_polling(demo)
     demo.live_assets = assets  # served by the middleware launch_options adds
     demo.live_page = page
     demo.studio = studio
     return demo
+
+
+def relax_queue_polling(demo: gr.Blocks, every: float = 0.01, progress_every: float = 0.05) -> None:
+    """Poll Gradio's idle queue every 10 ms instead of every millisecond, and progress every 50 ms.
+
+    Gradio 6.31 wakes up 1,000 times a second while its queue is empty: measured, about 5% of a
+    core with nobody connected, taken from the 2 cores every user shares. Polling every 10 ms
+    adds at most 10 ms before an event starts; progress bars still move 20 times a second.
+    Left as it is if Gradio's internals change.
+    """
+    queue = getattr(demo, "_queue", None)
+    if queue is not None and hasattr(queue, "sleep_when_free"):
+        queue.sleep_when_free = max(queue.sleep_when_free, every)
+    if queue is not None and hasattr(queue, "progress_update_sleep_when_free"):
+        queue.progress_update_sleep_when_free = max(queue.progress_update_sleep_when_free, progress_every)
 
 
 def launch_options(demo: gr.Blocks) -> dict:
