@@ -4,8 +4,8 @@ In video and webcam mode MTCNN runs only every few frames, so the tracker
 
 * on detection frames matches the detections to the live tracks (IoU with
   each track's predicted box, plus a centre-distance term that still links a
-  fast face whose boxes no longer overlap), solved optimally with the
-  Hungarian algorithm, and returns **exactly the detections**, each with its
+  fast face whose boxes no longer overlap), solved optimally (SciPy's
+  ``linear_sum_assignment``), and returns **exactly the detections**, each with its
   track id: a detected face is never hidden and no face is invented;
 * on the frames in between predicts where each face is now with a
   constant-velocity model fitted to the track's last few detections, in
@@ -33,6 +33,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 
 from fer_demo.faces import FaceDetections
 
@@ -64,50 +65,13 @@ def centre_distance_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return distance / np.maximum((side_a[:, None] + side_b[None, :]) / 2, 1e-6)
 
 
-def _hungarian(cost: np.ndarray) -> np.ndarray:
-    """Minimum-cost perfect matching of a square (n, n) matrix: the column of each row, (n,).
-
-    The shortest-augmenting-path form of the Hungarian algorithm, O(n^3);
-    index 0 of the potentials is a sentinel, rows and columns count from 1.
-    """
-    n = len(cost)
-    u, v = np.zeros(n + 1), np.zeros(n + 1)  # row and column potentials
-    owner = np.zeros(n + 1, dtype=np.int64)  # owner[j]: row matched to column j (0 = none)
-    way = np.zeros(n + 1, dtype=np.int64)
-    for row in range(1, n + 1):
-        owner[0] = row
-        j0 = 0
-        min_slack = np.full(n + 1, np.inf)
-        used = np.zeros(n + 1, dtype=bool)
-        while owner[j0] != 0:
-            used[j0] = True
-            i0 = owner[j0]
-            slack = cost[i0 - 1] - u[i0] - v[1:]
-            better = ~used[1:] & (slack < min_slack[1:])
-            min_slack[1:][better] = slack[better]
-            way[1:][better] = j0
-            j1 = 1 + int(np.argmin(np.where(used[1:], np.inf, min_slack[1:])))
-            delta = min_slack[j1]
-            u[owner[used]] += delta
-            v[used] -= delta
-            min_slack[~used] -= delta
-            j0 = j1
-        while j0 != 0:  # flip the augmenting path
-            j1 = way[j0]
-            owner[j0] = owner[j1]
-            j0 = j1
-    column_of_row = np.empty(n, dtype=np.int64)
-    column_of_row[owner[1:] - 1] = np.arange(n)
-    return column_of_row
-
-
 def assign(cost: np.ndarray, gate: np.ndarray) -> list[tuple[int, int]]:
     """Optimal one-to-one matching of rows (tracks) to columns (detections) among allowed pairs.
 
     A pair outside the gate costs more than any set of allowed pairs, so the
     result has as many allowed matches as possible and, among those, the
     lowest total cost (a greedy choice can steal the one detection another
-    track needed). Rectangular matrices are padded to square.
+    track needed). SciPy's ``linear_sum_assignment`` solves it.
 
     Args:
         cost: (T, D) float, lower is better.
@@ -120,16 +84,9 @@ def assign(cost: np.ndarray, gate: np.ndarray) -> list[tuple[int, int]]:
     gate = np.asarray(gate, bool)
     if cost.size == 0 or not gate.any():
         return []
-    rows, cols = cost.shape
     forbidden = 1.0 + 2.0 * np.abs(cost[gate]).sum()
-    square = np.full((max(rows, cols),) * 2, forbidden)
-    square[:rows, :cols] = np.where(gate, cost, forbidden)
-    column_of_row = _hungarian(square)
-    return [
-        (r, int(column_of_row[r]))
-        for r in range(rows)
-        if column_of_row[r] < cols and gate[r, column_of_row[r]]
-    ]
+    rows, columns = linear_sum_assignment(np.where(gate, cost, forbidden))
+    return [(int(r), int(c)) for r, c in zip(rows, columns, strict=True) if gate[r, c]]
 
 
 def _centre_size(box: np.ndarray) -> np.ndarray:
