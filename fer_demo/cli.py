@@ -90,7 +90,8 @@ def analyse_video_file(args: argparse.Namespace) -> int:
         write_csv(event.records, columns, Path(args.csv))
     if args.json:
         write_json({"model": args.model, "fps": event.info.fps, "duration": event.info.duration,
-                    "summary": event.summary, "records": event.records}, Path(args.json))  # fmt: skip
+                    "summary": event.summary, "brief_faces": list(event.brief_faces),
+                    "records": event.flagged_records()}, Path(args.json))  # fmt: skip
     for note in event.notes:
         print(f"note: {note}", file=sys.stderr)
     print(f"{event.frames} frames, {len(event.summary)} faces, {event.speed:.2f}x real time -> {args.out}")

@@ -62,10 +62,26 @@ def by_face(records: Iterable[dict]) -> dict[int, list[dict]]:
     return dict(sorted(groups.items()))
 
 
-def face_summary(records: Sequence[dict], frame_period: float) -> list[dict]:
-    """Per face: time on screen, dominant emotion (highest mean probability), mean V/A."""
+# A track shorter than this is a glimpse, a detector's mistake or a face crossing the frame's
+# edge: it stays in the per-frame records but is not reported as a face.
+MIN_TRACK_SECONDS = 0.3
+
+
+def brief_faces(
+    records: Iterable[dict], frame_period: float, min_seconds: float = MIN_TRACK_SECONDS
+) -> set[int]:
+    """Ids of the faces on screen for less than ``min_seconds`` (frames x ``frame_period``)."""
+    return {face_id for face_id, rows in by_face(records).items() if len(rows) * frame_period < min_seconds}
+
+
+def face_summary(records: Sequence[dict], frame_period: float, min_seconds: float = 0.0) -> list[dict]:
+    """Per face on screen for ``min_seconds`` or more: time on screen, dominant emotion (highest
+    mean probability), mean V/A."""
     summary = []
+    brief = brief_faces(records, frame_period, min_seconds)
     for face_id, rows in by_face(records).items():
+        if face_id in brief:
+            continue
         labels = [label for label in CANONICAL_LABELS if label in rows[0]]
         means = {label: float(np.mean([row[label] for row in rows])) for label in labels}
         dominant = max(means, key=means.get)

@@ -23,7 +23,7 @@ from fer_demo.durations import duration_text, over_limit_text
 from fer_demo.errors import InputError
 from fer_demo.render import annotate
 from fer_demo.stream import StreamAnalyzer
-from fer_demo.timeline import face_summary, frame_records
+from fer_demo.timeline import MIN_TRACK_SECONDS, brief_faces, face_summary, frame_records
 from fer_demo.video_io import Frame, VideoInfo, VideoWriter, probe, read_frames
 
 
@@ -56,6 +56,19 @@ class VideoResult:
     notes: tuple[str, ...] = ()  # what the user should know: resampling, size changes, limits hit
     cancelled: bool = False
     analysed_seconds: float = 0.0  # video time covered, the whole video unless stopped early
+    brief_faces: tuple[int, ...] = ()  # tracks too short to report (MIN_TRACK_SECONDS), in records only
+
+    def reported_records(self) -> list[dict]:
+        """The records of the faces reported (summary, timelines): brief tracks left out."""
+        brief = set(self.brief_faces)
+        return [record for record in self.records if record["face_id"] not in brief]
+
+    def flagged_records(self) -> list[dict]:
+        """Every record, those of brief tracks marked ``"brief": true`` (the raw JSON)."""
+        brief = set(self.brief_faces)
+        return [
+            {**record, "brief": True} if record["face_id"] in brief else record for record in self.records
+        ]
 
     @property
     def speed(self) -> float:
@@ -183,11 +196,16 @@ def analyze_video(
     if frames == 0:
         raise InputError("No frame of this video could be decoded. The file may be damaged.")
     elapsed = time.perf_counter() - started
-    summary = face_summary(records, 1.0 / rate)
+    summary = face_summary(records, 1.0 / rate, MIN_TRACK_SECONDS)
+    brief = tuple(sorted(brief_faces(records, 1.0 / rate)))
+    if brief:
+        tracks = f"{len(brief)} track{'s' if len(brief) != 1 else ''}"
+        notes.append(f"{tracks} shorter than {MIN_TRACK_SECONDS:g} s (a glimpse or a false detection) "
+                     "not counted as faces; the JSON flags them.")  # fmt: skip
     analysed = info.duration if stopped is None else min(covered, info.duration)
     cancelled = stopped == ""
     yield VideoResult(
-        output, records, summary, info, frames, elapsed, model, tuple(notes), cancelled, analysed
+        output, records, summary, info, frames, elapsed, model, tuple(notes), cancelled, analysed, brief
     )
 
 

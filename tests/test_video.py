@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import av
@@ -16,7 +17,7 @@ from fer_demo.export import write_csv
 from fer_demo.faces import FaceDetector
 from fer_demo.stream import StreamSettings
 from fer_demo.studio import Studio
-from fer_demo.timeline import record_columns
+from fer_demo.timeline import MIN_TRACK_SECONDS, brief_faces, face_summary, record_columns
 from fer_demo.video import VideoProgress, VideoResult, analyze_video
 
 from .checkpoints.emo_affectnet import write_lstm_checkpoint, write_static_checkpoint
@@ -108,6 +109,22 @@ def test_summary_names_the_smiling_astronaut_happy(result):
     astronaut = max(result.summary, key=lambda face: face["frames"])  # on screen the whole clip
     assert astronaut["dominant_emotion"] == "Happiness"
     assert astronaut["time_on_screen_s"] == pytest.approx(3.0, abs=0.1)
+
+
+def test_a_glimpse_is_flagged_in_the_records_but_not_reported_as_a_face(result):
+    """A 0.1 s track (a false detection, a face crossing the edge) is no face of the summary."""
+    probabilities = {label: 1 / 7 for label in ("Neutral", "Happiness", "Sadness", "Surprise", "Fear",
+                                                  "Disgust", "Anger")}  # fmt: skip
+    glimpse = [{"frame": i, "time": i / 25, "face_id": 99, **probabilities} for i in range(3)]
+    records = [*result.records, *glimpse]
+    assert brief_faces(records, 1 / 25) == {99}
+    reported = {face["face_id"] for face in face_summary(records, 1 / 25, MIN_TRACK_SECONDS)}
+    assert reported == {face["face_id"] for face in result.summary} and 99 not in reported
+    with_glimpse = replace(result, records=records, brief_faces=(99,))
+    assert 99 not in {r["face_id"] for r in with_glimpse.reported_records()}
+    flagged = [r for r in with_glimpse.flagged_records() if r.get("brief")]
+    assert len(flagged) == 3 and {r["face_id"] for r in flagged} == {99}
+    assert not any(r.get("brief") for r in result.flagged_records())  # both real faces stay whole
 
 
 def test_lstm_path_runs_on_fixture_weights(clip, tmp_path):

@@ -178,12 +178,13 @@ def build_video_tab(studio: Studio, jobs: VideoJobs) -> gr.Video:
         json_path = write_json(
             {"model": result.model, "fps": result.info.fps, "duration": result.info.duration,
              "analysed_seconds": result.analysed_seconds, "cancelled": result.cancelled,
-             "notes": list(result.notes), "summary": result.summary, "records": result.records},
+             "notes": list(result.notes), "summary": result.summary, "brief_faces": list(result.brief_faces),
+             "records": result.flagged_records()},
             folder / f"faces-{result.model}.json",
         )  # fmt: skip
         if not result.summary and not result.cancelled:
             gr.Warning("No faces found in this video.")
-        groups = by_face(result.records)
+        groups = by_face(result.reported_records())
         return (
             result_text(result),
             gr.skip(),
