@@ -133,8 +133,9 @@ export async function startRunner(config, asset, onBytes = () => {}) {
 /** Frames per second over the last ``window`` seconds, from the times events happened. */
 class Rate {
   constructor(window = 2) { this.window = window; this.times = []; }
-  tick(now) { this.times.push(now); while (this.times[0] < now - this.window * 1000) this.times.shift(); }
-  value(now) { this.tick(now); this.times.pop(); return this.times.length / this.window; }
+  forget(now) { while (this.times.length && this.times[0] < now - this.window * 1000) this.times.shift(); }
+  tick(now) { this.times.push(now); this.forget(now); }
+  value(now) { this.forget(now); return this.times.length / this.window; }
 }
 
 const mean = (values) => (values.length ? values.reduce((s, v) => s + v, 0) / values.length : 0);
