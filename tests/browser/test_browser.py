@@ -22,6 +22,12 @@ def open_tab(page, url: str, name: str) -> None:
     page.get_by_role("tab", name=name).click()  # inactive tabs are not rendered until clicked
 
 
+def upload(page, selector: str, path) -> None:
+    """Choose a file and wait until the server has received it (a busy machine uploads slowly)."""
+    with page.expect_response(lambda r: "/gradio_api/upload" in r.url and r.request.method == "POST"):
+        page.locator(selector).set_input_files(str(path))
+
+
 def test_image_tab_annotates_an_example_and_downloads_the_csv(page, app_url):
     open_tab(page, app_url, "Image")
     page.locator("#image-input input[type=file]").set_input_files(str(EXAMPLES / "two-faces.jpg"))
@@ -39,7 +45,7 @@ def test_image_tab_annotates_an_example_and_downloads_the_csv(page, app_url):
 def test_video_tab_shows_progress_plays_the_result_and_draws_the_timeline(page, app_url, tmp_path):
     clip = make_clip(tmp_path / "clip.mp4", seconds=6.0, fps=15.0, second_face=None)
     open_tab(page, app_url, "Video")
-    page.locator("#video-input input[type=file]").set_input_files(str(clip.path))
+    upload(page, "#video-input input[type=file]", clip.path)
     page.locator("#video-input video").wait_for()  # the upload finished
     page.get_by_role("button", name="Analyse video").click()
     status = page.locator("#video-status")
@@ -59,7 +65,7 @@ def test_video_tab_shows_progress_plays_the_result_and_draws_the_timeline(page, 
 def test_cancel_in_the_page_keeps_the_partial_video(page, app_url, tmp_path):
     clip = make_clip(tmp_path / "long.mp4", seconds=60.0, fps=30.0, second_face=None)
     open_tab(page, app_url, "Video")
-    page.locator("#video-input input[type=file]").set_input_files(str(clip.path))
+    upload(page, "#video-input input[type=file]", clip.path)
     page.locator("#video-input video").wait_for()
     page.get_by_role("button", name="Analyse video").click()
     status = page.locator("#video-status")
