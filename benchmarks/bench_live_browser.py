@@ -29,7 +29,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from benchmarks.running_app import cap_cpu, cpu_seconds, start_app, write_random_weights  # noqa: E402
-from fer_demo.browser.vendor import vendor_runtime  # noqa: E402
+from fer_demo.browser.vendor import local_folder, vendor_runtime  # noqa: E402
 from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS  # noqa: E402
 from tests.webcam_meter import write_camera_clip  # noqa: E402
 
@@ -97,8 +97,7 @@ def main() -> None:
         cap_cpu(args.cpu_cap)
     from playwright.sync_api import sync_playwright
 
-    cache = Path.home() / ".cache" / "fer-demo" / "onnxruntime-web"
-    ort_dir = vendor_runtime(Path(os.environ.get("FER_DEMO_ORT_DIR") or cache))
+    ort_dir = vendor_runtime(local_folder())
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         weights = tmp / "weights"

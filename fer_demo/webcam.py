@@ -111,7 +111,6 @@ class WebcamSession:
         self._recent: deque[float] = deque()  # times of the frames of the last ``rate_window`` seconds
         self._notice: str | None = None  # a one-off event to show with the next status
         self._timeline, self._plane = LiveTimeline(), LiveCircumplex()
-        self._live_valence_arousal = False  # whether the model the browser runs gives valence/arousal
 
     # ---- the step -------------------------------------------------------------------------------
     def step(
@@ -179,15 +178,16 @@ class WebcamSession:
             self._redraw_now()
             if switched:
                 self._notice = f"Switched to {get_spec(model_name).display_name}."
-        self._live_valence_arousal = get_spec(model_name).has_valence_arousal
+        has_valence_arousal = get_spec(model_name).has_valence_arousal  # the page runs no LSTM
         if not frames:
-            return WebcamUpdate(None, None, None, None, self._has_valence_arousal)
+            return WebcamUpdate(None, None, None, None, has_valence_arousal)
         if self.start is None or frames[0].time < self.start:  # a start, a reset, or a reloaded page
             self.start = frames[0].time
         for frame in frames:
-            self._found = len(frame.faces)  # the page detects on every frame it analyses
             self._record(frame.time - self.start, frame.faces)
-        return self._refresh(frames[-1].time - self.start, len(frames[-1].faces), None)
+        self._found = len(frames[-1].faces)  # the page detects on every frame it analyses
+        update = self._refresh(frames[-1].time - self.start, len(frames[-1].faces), None)
+        return replace(update, has_valence_arousal=has_valence_arousal)
 
     # ---- shared by both paths -------------------------------------------------------------------
     def _record(self, time: float, faces: Sequence[FaceResult]) -> None:
@@ -217,9 +217,7 @@ class WebcamSession:
 
     @property
     def _has_valence_arousal(self) -> bool:
-        if self.analyzer is None:
-            return self._live_valence_arousal
-        return self.analyzer.gives_valence_arousal
+        return self.analyzer is not None and self.analyzer.gives_valence_arousal
 
     def timeline(self, time: float) -> str:
         """The live timeline of the last ``history_seconds``, as Plotly JSON."""

@@ -13,8 +13,10 @@ from pathlib import Path
 
 from fer_demo.browser.assets import Asset, AssetServer
 from fer_demo.browser.runtime import runtime_assets
+from fer_demo.config import Settings
 from fer_demo.labels import canonical_label, canonical_order
 from fer_demo.models.specs import ModelSpec
+from fer_demo.webcam import WebcamSettings
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +38,11 @@ class LiveSettings:
     # fitted box lands within 1% (x), 3% (y) and 5% (sides) of MTCNN's, median; raw, 3/12/5/16%.
     box_fit: dict = field(default_factory=lambda: {"dx": -0.026, "dy": -0.108, "sw": 0.941, "sh": 1.191})
     classify_rate: float = 10.0  # per face per second at most
-    smoothing: float = 0.3  # seconds, as the server-side stream
+    smoothing: float = WebcamSettings().stream.smoothing  # seconds, as the server-side stream
     min_hits: int = 2  # frames before a face is numbered
     memory: float = 1.0  # seconds a lost face keeps its id
     summary_every: float = 1.0  # seconds between summaries sent to the server
-    camera_side: int = 640  # the resolution asked of the camera (longest side)
+    camera_side: int = Settings.webcam_side  # the resolution asked of the camera (FER_DEMO_WEBCAM_SIDE)
 
 
 def model_json(spec: ModelSpec) -> dict:

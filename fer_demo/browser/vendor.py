@@ -10,6 +10,7 @@ that already holds the right files is left as it is.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import tarfile
@@ -18,6 +19,12 @@ from pathlib import Path
 
 from fer_demo.browser.assets import integrity_of
 from fer_demo.browser.runtime import FILES, VERSION
+
+
+def local_folder() -> Path:
+    """Where the tests and benchmarks keep the runtime: ``FER_DEMO_ORT_DIR``, else a user cache."""
+    default = Path.home() / ".cache" / "fer-demo" / "onnxruntime-web"
+    return Path(os.environ.get("FER_DEMO_ORT_DIR") or default)
 
 
 def has_runtime(folder: Path) -> bool:

@@ -14,7 +14,7 @@ from starlette.middleware import Middleware
 
 from fer_demo.animation import animation_to_mp4
 from fer_demo.browser.assets import AssetMiddleware, AssetServer
-from fer_demo.browser.page import LivePage
+from fer_demo.browser.page import LivePage, LiveSettings
 from fer_demo.downloads import new_export_dir
 from fer_demo.studio import Studio
 from fer_demo.ui.api import register_api
@@ -38,7 +38,7 @@ def build_demo(studio: Studio) -> gr.Blocks:
     # Faces are biometric data: Gradio deletes uploads and outputs older than 30 min every 10 min.
     jobs = VideoJobs()
     assets = AssetServer(studio.zoo.cache_dir / "live-assets")
-    page = LivePage(assets, studio.settings.ort_dir)
+    page = LivePage(assets, studio.settings.ort_dir, LiveSettings(camera_side=studio.settings.webcam_side))
     with gr.Blocks(title="FER studio", delete_cache=(600, 1800), analytics_enabled=False) as demo:
         gr.Markdown(INTRO)
         with gr.Tabs(overflow_behavior="wrap") as tabs:  # every tab visible on a phone, none in a menu

@@ -43,7 +43,7 @@ from fer_demo.ui.common import (
 from fer_demo.ui.frame_files import FrameFiles
 from fer_demo.ui.live_view import live_component, page_config, read_summary
 from fer_demo.ui.request_guard import accept_received_files
-from fer_demo.webcam import LiveLoad, WebcamSession
+from fer_demo.webcam import LiveLoad, WebcamSession, WebcamUpdate
 
 log = logging.getLogger(__name__)
 
@@ -117,20 +117,21 @@ def stream_handler(studio: Studio, cache_dir: str | Path) -> Callable:
             if update.image is not None and update.image is not live.shown:
                 image = live.frames.write(update.image)
                 live.shown = update.image
-        plane = gr.skip()
-        if update.circumplex is not None:
-            plane = gr.Plot(
-                PlotData(type="plotly", plot=update.circumplex), visible=update.has_valence_arousal
-            )
-        return (
-            image,
-            gr.skip() if update.status is None else update.status,
-            gr.skip() if update.timeline is None else PlotData(type="plotly", plot=update.timeline),
-            plane,
-            live,
-        )
+        return (image, *update_outputs(update), live)
 
     return analyse_frame
+
+
+def update_outputs(update: WebcamUpdate) -> tuple:
+    """Status, timeline and circumplex of an update, as outputs (``gr.skip()`` keeps what is shown)."""
+    plane = gr.skip()
+    if update.circumplex is not None:
+        plane = gr.Plot(PlotData(type="plotly", plot=update.circumplex), visible=update.has_valence_arousal)
+    return (
+        gr.skip() if update.status is None else update.status,
+        gr.skip() if update.timeline is None else PlotData(type="plotly", plot=update.timeline),
+        plane,
+    )
 
 
 def camera_constraints(settings) -> dict:
@@ -152,17 +153,7 @@ def summary_handler(studio: Studio, cache_dir: str | Path) -> Callable:
             return f"**{error}**", gr.skip(), gr.skip(), live
         with live.lock:
             update = live.analysis.add_browser_frames(frames, model_name)
-        plane = gr.skip()
-        if update.circumplex is not None:
-            plane = gr.Plot(
-                PlotData(type="plotly", plot=update.circumplex), visible=update.has_valence_arousal
-            )
-        return (
-            gr.skip() if update.status is None else update.status,
-            gr.skip() if update.timeline is None else PlotData(type="plotly", plot=update.timeline),
-            plane,
-            live,
-        )
+        return (*update_outputs(update), live)
 
     return record
 

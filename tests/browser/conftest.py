@@ -17,7 +17,7 @@ from pathlib import Path
 import gradio as gr
 import pytest
 
-from fer_demo.browser.vendor import vendor_runtime
+from fer_demo.browser.vendor import local_folder, vendor_runtime
 from fer_demo.config import Settings
 from fer_demo.studio import Studio
 from fer_demo.ui import build_demo, launch_options
@@ -64,8 +64,7 @@ def require_browser(message: str) -> None:
 @pytest.fixture(scope="session")
 def ort_dir() -> Path | None:
     """onnxruntime-web's files for the live mode, fetched once with npm into a cache (offline after)."""
-    cache = Path.home() / ".cache" / "fer-demo" / "onnxruntime-web"
-    folder = Path(os.environ.get("FER_DEMO_ORT_DIR") or cache)
+    folder = local_folder()
     try:
         return vendor_runtime(folder)
     except (RuntimeError, OSError, subprocess.SubprocessError) as error:
