@@ -80,6 +80,28 @@ def test_a_model_too_heavy_for_the_browser_switches_to_the_server_mode(page, liv
     assert page.get_by_label("On the server").is_checked()
 
 
+TRACKER_JS = """
+async ({config, frames}) => {
+  const pipeline = await import(new URL(config.scripts["pipeline.js"].url, location.href).href);
+  const tracker = new pipeline.Tracker({ minHits: config.min_hits, memory: config.memory });
+  const box = (x, y) => ({ x1: x, y1: y, x2: x + 80, y2: y + 100, score: 0.9 });
+  const ids = (time, faces) => tracker.update(faces.map(([x, y]) => box(x, y)), time).map((t) => t.id);
+  return frames.map(([time, faces]) => ids(time, faces));
+}
+"""
+
+
+def test_the_page_keeps_a_face_id_through_a_stall_and_a_quick_move(page, live_app):
+    """A page that froze 1.3 s (a busy CPU) while a face swayed 0.7 face widths: still the same two ids."""
+    config = json.loads(page_config(live_app.studio, live_app.live_page, "mini_xception"))
+    swaying = [(t / 30, [(500, 100), (100 + 2 * t, 300)]) for t in range(6)]
+    after_stall = [(1.5 + t / 30, [(500, 100), (40 - t, 300)]) for t in range(4)]
+    page.goto(live_app.local_url)
+    ids = page.evaluate(TRACKER_JS, {"config": config, "frames": swaying + after_stall})
+    assert ids[0] == []  # not numbered before its second sighting
+    assert all(frame == [1, 2] for frame in ids[1:])
+
+
 @pytest.fixture(scope="module")
 def enet_onnx(tmp_path_factory):
     """enet_b0_8_va_mtl with random weights in its published container, exported as the app does."""

@@ -304,24 +304,40 @@ export function interpret(raw, model) {
 }
 
 // ---- tracking and smoothing --------------------------------------------------------------------
+/** Distance between box centres in face sizes (the mean side of the two boxes), as fer_demo/tracking.py. */
+function centreDistance(a, b) {
+  const dx = (a.x1 + a.x2 - b.x1 - b.x2) / 2;
+  const dy = (a.y1 + a.y2 - b.y1 - b.y2) / 2;
+  const side = (a.x2 - a.x1 + a.y2 - a.y1 + b.x2 - b.x1 + b.y2 - b.y1) / 4;
+  return Math.hypot(dx, dy) / Math.max(side, 1e-6);
+}
+
 /**
- * Faces of consecutive frames -> stable ids. Detection runs on every frame, so matching by
- * overlap is enough. A face is numbered once seen in ``minHits`` frames (a one-off false
- * detection never gets an id); a lost face keeps its id for ``memory`` seconds and stays shown,
- * at its last place, for ``coast`` seconds (a small face the detector misses now and then).
+ * Faces of consecutive frames -> stable ids. Detection runs on every frame, so a face is where
+ * it was: a track and a face match when their boxes overlap (``minOverlap``) or their centres
+ * are at most ``maxDistance`` face sizes apart (a fast face), best pairs first. A face is
+ * numbered once seen in ``minHits`` frames (a one-off false detection never gets an id); a lost
+ * face keeps its id for ``memory`` seconds and stays shown, at its last place, for ``coast``
+ * seconds (a small face the detector misses now and then).
+ *
+ * Those seconds are the tracker's own: a gap between two frames counts at most ``maxStep``, so a
+ * page that stalls (a busy CPU, a hidden tab) does not forget the faces it was following.
  */
 export class Tracker {
-  constructor({ minHits = 2, memory = 1.0, minOverlap = 0.2, coast = 0.3 } = {}) {
-    Object.assign(this, { minHits, memory, minOverlap, coast, tracks: [], nextId: 1 });
+  constructor({ minHits = 2, memory = 1.0, minOverlap = 0.2, maxDistance = 1.0, coast = 0.3, maxStep = 0.25 } = {}) {
+    Object.assign(this, { minHits, memory, minOverlap, maxDistance, coast, maxStep });
+    this.reset();
   }
 
   update(faces, time) {
+    const now = this.advance(time);
     const pairs = [];
     this.tracks.forEach((track, t) => faces.forEach((face, f) => {
       const overlap = iou(track.box, face);
-      if (overlap >= this.minOverlap) pairs.push([overlap, t, f]);
+      const distance = centreDistance(track.box, face);
+      if (overlap >= this.minOverlap || distance <= this.maxDistance) pairs.push([1 - overlap + distance, t, f]);
     }));
-    pairs.sort((a, b) => b[0] - a[0]);
+    pairs.sort((a, b) => a[0] - b[0]);
     const usedTracks = new Set();
     const usedFaces = new Set();
     for (const [, t, f] of pairs) {
@@ -329,23 +345,29 @@ export class Tracker {
       usedTracks.add(t);
       usedFaces.add(f);
       const track = this.tracks[t];
-      Object.assign(track, { box: faces[f], seen: time, hits: track.hits + 1 });
+      Object.assign(track, { box: faces[f], seen: now, hits: track.hits + 1 });
       if (!track.id && track.hits >= this.minHits) track.id = this.nextId++;
     }
     faces.forEach((face, f) => {
       if (!usedFaces.has(f)) {
-        const track = { id: 0, box: face, seen: time, hits: 1 };
+        const track = { id: 0, box: face, seen: now, hits: 1 };
         if (this.minHits <= 1) track.id = this.nextId++;
         this.tracks.push(track);
       }
     });
-    this.tracks = this.tracks.filter((track) => time - track.seen <= (track.id ? this.memory : 0));
-    return this.tracks.filter((track) => track.id && time - track.seen <= this.coast);
+    this.tracks = this.tracks.filter((track) => now - track.seen <= (track.id ? this.memory : 0));
+    return this.tracks.filter((track) => track.id && now - track.seen <= this.coast);
+  }
+
+  /** The tracker's clock at frame ``time`` (seconds): real time, with long gaps cut to ``maxStep``. */
+  advance(time) {
+    if (this.last !== null) this.clock += Math.min(Math.max(time - this.last, 0), this.maxStep);
+    this.last = time;
+    return this.clock;
   }
 
   reset() {
-    this.tracks = [];
-    this.nextId = 1;
+    Object.assign(this, { tracks: [], nextId: 1, clock: 0, last: null });
   }
 }
 
