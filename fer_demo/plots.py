@@ -9,24 +9,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from fer_demo.labels import CANONICAL_LABELS
+from fer_demo.palette import EMOTION_COLOURS, MODEL_COLOURS, face_colour_css
 from fer_demo.pipeline import FaceResult, ImageAnalysis
-from fer_demo.render import face_colour
-
-# One colour per expression, the same in every timeline.
-LABEL_COLOURS = {
-    "Neutral": "#7f7f7f",
-    "Happiness": "#E69F00",
-    "Sadness": "#0072B2",
-    "Surprise": "#F0E442",
-    "Fear": "#CC79A7",
-    "Disgust": "#009E73",
-    "Anger": "#D55E00",
-    "Contempt": "#56B4E9",
-}
-
-
-def _rgb(colour: tuple[int, int, int]) -> str:
-    return "rgb({},{},{})".format(*colour)
 
 
 def empty_figure(message: str) -> go.Figure:
@@ -50,7 +34,7 @@ def probability_chart(faces: Sequence[FaceResult], title: str = "") -> go.Figure
             name=f"Face #{face.face}",
             x=labels,
             y=[face.probabilities[label] for label in labels],
-            marker_color=_rgb(face_colour(face.face - 1)),
+            marker_color=face_colour_css(face.face - 1),
             hovertemplate="%{x}: %{y:.1%}<extra>Face #" + str(face.face) + "</extra>",
         )
     figure.update_layout(
@@ -62,20 +46,6 @@ def probability_chart(faces: Sequence[FaceResult], title: str = "") -> go.Figure
         margin={"l": 50, "r": 20, "t": 40 if title else 20, "b": 40},
     )
     return figure
-
-
-MODEL_COLOURS = (
-    "#0072B2",
-    "#E69F00",
-    "#009E73",
-    "#CC79A7",
-    "#56B4E9",
-    "#D55E00",
-    "#F0E442",
-    "#000000",
-    "#999999",
-    "#882255",
-)
 
 
 def comparison_chart(
@@ -158,7 +128,7 @@ def emotion_timeline(
                 name=label,
                 legendgroup=label,
                 showlegend=row == 1,
-                line={"color": LABEL_COLOURS[label]},
+                line={"color": EMOTION_COLOURS[label]},
                 hovertemplate="%{x:.2f} s: %{y:.0%}<extra>" + label + "</extra>",
             )
     figure.update_yaxes(range=[0, 1], tickformat=".0%")
@@ -178,7 +148,7 @@ def valence_arousal_timeline(groups: dict[int, list[dict]]) -> go.Figure:
     )
     for face, rows in groups.items():
         rows = _thin(rows)
-        colour = _rgb(face_colour(face - 1))
+        colour = face_colour_css(face - 1)
         times = _column(rows, "time")
         for panel, key in ((1, "valence"), (2, "arousal")):
             figure.add_scatter(
@@ -224,7 +194,7 @@ def circumplex(groups: dict[int, list[dict]], trail: int | None = None) -> go.Fi
         if not points:
             continue
         drawn = True
-        colour = _rgb(face_colour(face - 1))
+        colour = face_colour_css(face - 1)
         figure.add_scatter(
             x=_column(points, "valence"),
             y=_column(points, "arousal"),

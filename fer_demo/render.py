@@ -11,23 +11,8 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from fer_demo.palette import face_colour
 from fer_demo.pipeline import FaceResult
-
-# Okabe-Ito colours: distinguishable with colour-blindness, readable on photos.
-PALETTE = (
-    (230, 159, 0),
-    (86, 180, 233),
-    (0, 158, 115),
-    (240, 228, 66),
-    (0, 114, 178),
-    (213, 94, 0),
-    (204, 121, 167),
-)
-
-
-def face_colour(index: int) -> tuple[int, int, int]:
-    """A stable colour per face number or track id."""
-    return PALETTE[index % len(PALETTE)]
 
 
 @lru_cache(maxsize=16)

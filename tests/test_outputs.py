@@ -8,9 +8,10 @@ import json
 import numpy as np
 
 from fer_demo.export import face_columns, face_rows, write_csv, write_json
+from fer_demo.palette import face_colour
 from fer_demo.pipeline import FaceResult, ImageAnalysis
 from fer_demo.plots import probability_chart
-from fer_demo.render import annotate, face_caption, face_colour
+from fer_demo.render import annotate, face_caption
 
 PROBS = {
     "Neutral": 0.1,
