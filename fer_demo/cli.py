@@ -67,7 +67,6 @@ def analyse_video_file(args: argparse.Namespace) -> int:
 
     from fer_demo.export import write_csv, write_json
     from fer_demo.studio import Studio
-    from fer_demo.timeline import record_columns
     from fer_demo.video import VideoProgress, analyze_video
 
     studio = Studio(Settings.from_env())
@@ -85,13 +84,10 @@ def analyse_video_file(args: argparse.Namespace) -> int:
                 bar.update(event.frames_done - bar.n)
                 continue
             bar.update(event.frames - bar.n)
-    columns = record_columns(args.model)
     if args.csv:
-        write_csv(event.records, columns, Path(args.csv))
+        write_csv(event.records, event.columns(), Path(args.csv))
     if args.json:
-        write_json({"model": args.model, "fps": event.info.fps, "duration": event.info.duration,
-                    "summary": event.summary, "brief_faces": list(event.brief_faces),
-                    "records": event.flagged_records()}, Path(args.json))  # fmt: skip
+        write_json(event.document(), Path(args.json))
     for note in event.notes:
         print(f"note: {note}", file=sys.stderr)
     print(f"{event.frames} frames, {len(event.summary)} faces, {event.speed:.2f}x real time -> {args.out}")

@@ -99,10 +99,23 @@ def _thin(rows: Sequence[dict]) -> Sequence[dict]:
     return rows[::step]
 
 
+def mark_cuts(figure: go.Figure, cuts: Sequence[float]) -> None:
+    """A dotted line at every cut (the start of a new shot) across all panels, labelled once on top."""
+    for time in cuts:
+        figure.add_vline(x=time, row="all", col=1, line={"color": "#555555", "width": 1, "dash": "dot"})
+        figure.add_annotation(
+            x=time, y=1, xref="x", yref="paper", yanchor="bottom", text="cut", showarrow=False,
+            font={"size": 10, "color": "#555555"},
+        )  # fmt: skip
+
+
 def emotion_timeline(
-    groups: dict[int, list[dict]], title: str = "Expression probabilities over time"
+    groups: dict[int, list[dict]],
+    title: str = "Expression probabilities over time",
+    cuts: Sequence[float] = (),
 ) -> go.Figure:
-    """One panel per face: a line per expression (canonical colours and order) over seconds."""
+    """One panel per face: a line per expression (canonical colours and order) over seconds;
+    a dotted line marks each cut between shots."""
     if not groups:
         return empty_figure("No faces found")
     faces = list(groups)
@@ -133,14 +146,15 @@ def emotion_timeline(
             )
     figure.update_yaxes(range=[0, 1], tickformat=".0%")
     figure.update_xaxes(title_text="time (s)", row=len(faces), col=1)
+    mark_cuts(figure, cuts)
     figure.update_layout(
         title=title, height=220 * len(faces) + 120, margin={"l": 50, "r": 20, "t": 60, "b": 40}
     )
     return figure
 
 
-def valence_arousal_timeline(groups: dict[int, list[dict]]) -> go.Figure:
-    """Valence and arousal of every face over seconds."""
+def valence_arousal_timeline(groups: dict[int, list[dict]], cuts: Sequence[float] = ()) -> go.Figure:
+    """Valence and arousal of every face over seconds, cuts between shots marked."""
     if not groups or all(rows[0].get("valence") is None for rows in groups.values()):
         return empty_figure("This model gives no valence/arousal")
     figure = make_subplots(
@@ -164,6 +178,7 @@ def valence_arousal_timeline(groups: dict[int, list[dict]]) -> go.Figure:
             )
     figure.update_yaxes(range=[-1, 1])
     figure.update_xaxes(title_text="time (s)", row=2, col=1)
+    mark_cuts(figure, cuts)
     figure.update_layout(height=420, margin={"l": 50, "r": 20, "t": 40, "b": 40})
     return figure
 

@@ -20,6 +20,7 @@ from torch import nn
 from fer_demo.faces import DetectionOptions, FaceDetector
 from fer_demo.models.base import EmotionModel, Predictions
 from fer_demo.pipeline import FaceResult, face_crops, face_results
+from fer_demo.shots import ShotDetector
 from fer_demo.temporal import ExponentialSmoother, LstmTemporalModel
 from fer_demo.tracking import FaceTracker
 
@@ -44,6 +45,9 @@ class StreamSettings:
     # frame (faces never seen yet are always classified), so no frame is slow. 0: no limit.
     background_detection: bool = False
     max_crops: int = 0
+    # Hard cuts (fer_demo.shots): PySceneDetect's content threshold (its default), 0 = off.
+    # A cut ends every track and detection runs on the first frame of the new shot.
+    cut_threshold: float = 27.0
 
 
 @dataclass
@@ -77,9 +81,12 @@ class StreamAnalyzer:
         self.period = 1.0 / settings.classify_rate if settings.classify_rate > 0 else 0.0
         if self.lstm is not None:  # the LSTM samples features every 0.2 s: classify at least that often
             self.period = min(self.period or 0.2, 0.2)
+        self.shots = ShotDetector(settings.cut_threshold) if settings.cut_threshold > 0 else None
+        self.shot = 1  # the shot the last frame belongs to (1-based)
         self.faces: dict[int, _FaceState] = {}
         self.frames = 0
         self._detected_at: float | None = None
+        self._detected_frame: int | None = None
         self._pending: tuple[Future, float] | None = None  # a background detection and its frame's time
         self._worker: ThreadPoolExecutor | None = None
         self.found: int | None = None  # faces the last frame's detection returned (None: it ran none)
@@ -100,7 +107,10 @@ class StreamAnalyzer:
             self.lstm.reset()
         self.faces.clear()
         self.frames = 0
-        self._detected_at = None
+        self.shot = 1
+        if self.shots is not None:
+            self.shots.reset()
+        self._detected_at = self._detected_frame = None
         if self._pending is not None:
             self._pending[0].cancel()
             self._pending = None
@@ -114,13 +124,18 @@ class StreamAnalyzer:
 
     def process(self, image: np.ndarray, time: float) -> list[FaceResult]:
         """Analyse one RGB uint8 frame shown at ``time`` seconds; faces numbered by track id."""
+        cut = self.shots is not None and self.frames > 0 and self.shots.is_cut(image, time)
+        if self.shots is not None and self.frames == 0:
+            self.shots.is_cut(image, time)  # the detector's reference frame
+        if cut:
+            self._cut()
         if self.settings.background_detection:
             faces, detected, found = self._track_with_background_detection(image, time)
         else:
             # A face seen once has no velocity yet: detect again at once to track it from there.
-            detected = self._detection_due(time) or self.tracker.needs_detection
+            detected = cut or self._detection_due(time) or self.tracker.needs_detection
             if detected:
-                self._detected_at = time
+                self._detected_at, self._detected_frame = time, self.frames
             found = self.detector.detect(image, self.settings.detection) if detected else None
             faces = self.tracker.update(found, time)
         self.frames += 1
@@ -138,6 +153,16 @@ class StreamAnalyzer:
         if self.lstm is not None:
             self.lstm.prune(active)
         return face_results(faces, self._current(ids), self.model)
+
+    def _cut(self) -> None:
+        """A new shot: no face of the last one goes on (ids keep counting, so none is reused)."""
+        self.shot += 1
+        self.tracker.end_tracks()
+        self.faces.clear()
+        self._detected_at = self._detected_frame = None  # detect now, count the interval from here
+        if self._pending is not None:  # a detection of the last shot's faces
+            self._pending[0].cancel()
+            self._pending = None
 
     def _track_with_background_detection(self, image: np.ndarray, time: float):
         """Apply a finished detection at its frame's time, start the next one if due, predict now."""
@@ -167,7 +192,8 @@ class StreamAnalyzer:
         if self.settings.detect_interval > 0:
             interval = self.settings.detect_interval * self.pace
             return self._detected_at is None or time - self._detected_at >= interval - 1e-6
-        return self.frames % max(1, self.settings.detect_every) == 0
+        since = None if self._detected_frame is None else self.frames - self._detected_frame
+        return since is None or since >= self.settings.detect_every
 
     def _due(self, track: int, time: float, new_only: bool = False) -> bool:
         state = self.faces.get(track)

@@ -16,23 +16,26 @@ from fer_demo.models.specs import get_spec
 from fer_demo.pipeline import FaceResult
 
 
-def record_columns(model_name: str) -> list[str]:
-    """Columns of the per-frame CSV; probability columns in canonical order."""
+def record_columns(model_name: str, shots: bool = False) -> list[str]:
+    """Columns of the per-frame CSV; probability columns in canonical order; ``shot`` for videos."""
     spec = get_spec(model_name)
-    columns = ["frame", "time", "face_id", "x1", "y1", "x2", "y2", "score"]
+    columns = ["frame", "time", *(["shot"] if shots else []), "face_id", "x1", "y1", "x2", "y2", "score"]
     columns += canonical_order(spec.labels)
     columns += ["valence", "arousal", "top_label", "top_probability", "model"]
     return columns
 
 
-def frame_records(frame: int, time: float, faces: Sequence[FaceResult], model_name: str) -> list[dict]:
-    """One record per face of one frame; ``face.face`` is the track id."""
+def frame_records(
+    frame: int, time: float, faces: Sequence[FaceResult], model_name: str, shot: int | None = None
+) -> list[dict]:
+    """One record per face of one frame; ``face.face`` is the track id; ``shot`` when cuts are found."""
     records = []
     for face in faces:
         x1, y1, x2, y2 = face.box
         record = {
             "frame": frame,
             "time": round(time, 4),
+            **({"shot": shot} if shot is not None else {}),
             "face_id": face.face,
             "x1": x1,
             "y1": y1,

@@ -190,6 +190,10 @@ class FaceTracker:
         self._lost: list[Track] = []  # confirmed tracks dropped less than ``memory`` seconds ago
         self._next_id = 1
 
+    def end_tracks(self) -> None:
+        """End every track, lost ones too, but keep counting ids (a cut: the faces after it are new)."""
+        self._tracks, self._lost = [], []
+
     @property
     def active_ids(self) -> list[int]:
         """Ids of the live tracks, including those missed on the last round but not dropped yet."""

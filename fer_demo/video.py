@@ -23,7 +23,7 @@ from fer_demo.durations import duration_text, over_limit_text
 from fer_demo.errors import InputError
 from fer_demo.render import annotate
 from fer_demo.stream import StreamAnalyzer
-from fer_demo.timeline import MIN_TRACK_SECONDS, brief_faces, face_summary, frame_records
+from fer_demo.timeline import MIN_TRACK_SECONDS, brief_faces, face_summary, frame_records, record_columns
 from fer_demo.video_io import Frame, VideoInfo, VideoWriter, probe, read_frames
 
 
@@ -57,6 +57,7 @@ class VideoResult:
     cancelled: bool = False
     analysed_seconds: float = 0.0  # video time covered, the whole video unless stopped early
     brief_faces: tuple[int, ...] = ()  # tracks too short to report (MIN_TRACK_SECONDS), in records only
+    cuts: tuple[float, ...] = ()  # seconds at which a new shot starts (shot 1 starts at the first frame)
 
     def reported_records(self) -> list[dict]:
         """The records of the faces reported (summary, timelines): brief tracks left out."""
@@ -69,6 +70,32 @@ class VideoResult:
         return [
             {**record, "brief": True} if record["face_id"] in brief else record for record in self.records
         ]
+
+    def shots(self) -> list[dict]:
+        """Each shot's number and the seconds it starts and ends (the last ends with the analysis)."""
+        starts = [0.0, *self.cuts]
+        ends = [*self.cuts, round(self.analysed_seconds, 4)]
+        spans = enumerate(zip(starts, ends, strict=True), start=1)
+        return [{"shot": shot, "start_s": start, "end_s": end} for shot, (start, end) in spans]
+
+    def columns(self) -> list[str]:
+        """The per-frame CSV's columns."""
+        return record_columns(self.model, shots=True)
+
+    def document(self) -> dict:
+        """The JSON export: settings-free facts, the shots, the summary and every record (flagged)."""
+        return {
+            "model": self.model,
+            "fps": self.info.fps,
+            "duration": self.info.duration,
+            "analysed_seconds": self.analysed_seconds,
+            "cancelled": self.cancelled,
+            "notes": list(self.notes),
+            "shots": self.shots(),
+            "summary": self.summary,
+            "brief_faces": list(self.brief_faces),
+            "records": self.flagged_records(),
+        }
 
     @property
     def speed(self) -> float:
@@ -162,6 +189,7 @@ def analyze_video(
     if info.fps > limits.max_fps + 0.5:
         notes.append(f"This video has {info.fps:.0f} frames a second; {limits.max_fps:g} a second were used.")
     records: list[dict] = []
+    cuts: list[float] = []
     started = time.perf_counter()
     last_progress = last_preview = started
     frames, covered, first_shape, stopped, size_changed = 0, 0.0, None, None, False
@@ -182,9 +210,11 @@ def analyze_video(
                 size_changed = True
             image = fit_into(frame.image, size)
             faces = analyzer.process(image, frame.time)
+            if analyzer.shot > len(cuts) + 1:
+                cuts.append(round(frame.time, 4))
             drawn = annotate(image, faces)
             writer.write(drawn, time=frame.time)
-            records.extend(frame_records(frame.index, frame.time, faces, model))
+            records.extend(frame_records(frame.index, frame.time, faces, model, analyzer.shot))
             frames, covered = frames + 1, frame.time + 1.0 / rate
             now = time.perf_counter()
             if now - last_progress >= progress_every:
@@ -205,7 +235,8 @@ def analyze_video(
     analysed = info.duration if stopped is None else min(covered, info.duration)
     cancelled = stopped == ""
     yield VideoResult(
-        output, records, summary, info, frames, elapsed, model, tuple(notes), cancelled, analysed, brief
+        output, records, summary, info, frames, elapsed, model, tuple(notes), cancelled, analysed, brief,
+        tuple(cuts),
     )
 
 

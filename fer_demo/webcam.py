@@ -59,6 +59,7 @@ class WebcamSettings:
             memory=3.0,
             background_detection=True,
             max_crops=1,
+            cut_threshold=0.0,  # a camera does not cut
         )
     )
     history_seconds: float = 60.0  # what the live timeline shows

@@ -14,7 +14,7 @@ from fer_demo.export import write_csv, write_json
 from fer_demo.plots import circumplex, emotion_timeline, valence_arousal_timeline
 from fer_demo.stream import StreamSettings
 from fer_demo.studio import Studio
-from fer_demo.timeline import by_face, record_columns
+from fer_demo.timeline import by_face
 from fer_demo.ui.common import (
     as_number,
     chosen_lstm,
@@ -173,15 +173,8 @@ def build_video_tab(studio: Studio, jobs: VideoJobs) -> gr.Video:
             result.elapsed,
             result.model,
         )
-        columns = record_columns(result.model)
-        csv_path = write_csv(result.records, columns, folder / f"faces-{result.model}.csv")
-        json_path = write_json(
-            {"model": result.model, "fps": result.info.fps, "duration": result.info.duration,
-             "analysed_seconds": result.analysed_seconds, "cancelled": result.cancelled,
-             "notes": list(result.notes), "summary": result.summary, "brief_faces": list(result.brief_faces),
-             "records": result.flagged_records()},
-            folder / f"faces-{result.model}.json",
-        )  # fmt: skip
+        csv_path = write_csv(result.records, result.columns(), folder / f"faces-{result.model}.csv")
+        json_path = write_json(result.document(), folder / f"faces-{result.model}.json")
         if not result.summary and not result.cancelled:
             gr.Warning("No faces found in this video.")
         groups = by_face(result.reported_records())
@@ -189,8 +182,8 @@ def build_video_tab(studio: Studio, jobs: VideoJobs) -> gr.Video:
             result_text(result),
             gr.skip(),
             str(result.output) if result.output else None,
-            emotion_timeline(groups),
-            valence_arousal_timeline(groups),
+            emotion_timeline(groups, cuts=result.cuts),
+            valence_arousal_timeline(groups, cuts=result.cuts),
             circumplex(groups),
             pd.DataFrame(result.summary, columns=SUMMARY_COLUMNS),
             str(csv_path),
