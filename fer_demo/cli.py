@@ -9,17 +9,20 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from fer_demo.config import Settings
-from fer_demo.errors import UserFacingError
+from fer_demo.errors import ModelUnavailableError, UserFacingError
 from fer_demo.faces import DetectionOptions
-from fer_demo.models.specs import MODEL_SPECS, TEMPORAL_SPECS, WeightFile
+from fer_demo.models.specs import FACE_EMBEDDER, MODEL_SPECS, TEMPORAL_SPECS, WeightFile
 from fer_demo.models.weights import WeightStore, hash_matches
+from fer_demo.persons import DEFAULT_LINK_THRESHOLD
 from fer_demo.stream import StreamSettings
 
 
 def all_weight_files() -> dict[str, WeightFile]:
-    """Every downloadable or embedded file by model name (LSTMs under their own names)."""
+    """Every downloadable or embedded file by model name (LSTMs and the face-recognition network
+    under their own names)."""
     files = {name: spec.weights[0] for name, spec in MODEL_SPECS.items()}
     files.update({name: spec.weights for name, spec in TEMPORAL_SPECS.items()})
+    files[FACE_EMBEDDER.name] = FACE_EMBEDDER.weights
     return files
 
 
@@ -33,7 +36,8 @@ def list_weights(store: WeightStore) -> int:
             continue
         status = "embedded" if weight.embedded else "present"
         match = hash_matches(weight, path)
-        verdict = {True: "matches published", False: "DIFFERS", None: "not pinned"}[match]
+        reference = "first use" if weight.pinned_on_first_use else "published"
+        verdict = {True: f"matches {reference}", False: "DIFFERS", None: "not pinned"}[match]
         print(f"{name:<24} {status:<12} {path.stat().st_size / 1e6:>7.1f}  {verdict:<20} {path}")
     return 0
 
@@ -66,6 +70,7 @@ def analyse_video_file(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from fer_demo.export import write_csv, write_json
+    from fer_demo.persons import TrackSamples
     from fer_demo.studio import Studio
     from fer_demo.video import VideoProgress, analyze_video
 
@@ -77,8 +82,16 @@ def analyse_video_file(args: argparse.Namespace) -> int:
         detection=DetectionOptions(args.min_confidence, args.min_face_size),
     )
     analyzer = studio.stream_analyzer(args.model, settings, args.detect_side)
+    samples = None
+    if not args.no_persons:
+        try:
+            samples = TrackSamples(studio.zoo.get_embedder().embed)
+        except ModelUnavailableError as error:
+            print(f"note: each track is reported as a face: {error}", file=sys.stderr)
+    events = analyze_video(args.input, analyzer, Path(args.out), studio.settings.video_limits,
+                           samples=samples, link_threshold=args.link_threshold)  # fmt: skip
     with tqdm(unit="frame", desc=Path(args.input).name) as bar:
-        for event in analyze_video(args.input, analyzer, Path(args.out), studio.settings.video_limits):
+        for event in events:
             if isinstance(event, VideoProgress):
                 bar.total = event.frames_total
                 bar.update(event.frames_done - bar.n)
@@ -90,7 +103,8 @@ def analyse_video_file(args: argparse.Namespace) -> int:
         write_json(event.document(), Path(args.json))
     for note in event.notes:
         print(f"note: {note}", file=sys.stderr)
-    print(f"{event.frames} frames, {len(event.summary)} faces, {event.speed:.2f}x real time -> {args.out}")
+    found = f"{len(event.summary)} {'persons' if event.linked else 'faces'}"
+    print(f"{event.frames} frames, {found}, {event.speed:.2f}x real time -> {args.out}")
     return 0
 
 
@@ -150,6 +164,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     video.add_argument("--detect-side", type=int, default=None, help="detection resolution (px)")
     video.add_argument("--smoothing", type=float, default=0.3, help="smoothing time constant (s), 0 = off")
+    video.add_argument(
+        "--no-persons", action="store_true", help="report each track as a face (no re-identification)"
+    )
+    video.add_argument(
+        "--link-threshold",
+        type=float,
+        default=DEFAULT_LINK_THRESHOLD,
+        help=f"cosine distance under which two tracks are one person (default {DEFAULT_LINK_THRESHOLD})",
+    )
 
     images = commands.add_parser("images", help="analyse every image of a folder into one CSV")
     images.add_argument("folder")

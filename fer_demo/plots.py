@@ -109,13 +109,24 @@ def mark_cuts(figure: go.Figure, cuts: Sequence[float]) -> None:
         )  # fmt: skip
 
 
+GAP_SECONDS = 0.5  # a face absent this long (another shot, out of view) breaks its lines
+
+
+def _gapped(times: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``times`` and ``values`` with a NaN point wherever the face was away, so no line bridges it."""
+    breaks = np.flatnonzero(np.diff(times) > GAP_SECONDS) + 1
+    return np.insert(times, breaks, np.nan), np.insert(values, breaks, np.nan)
+
+
 def emotion_timeline(
     groups: dict[int, list[dict]],
     title: str = "Expression probabilities over time",
     cuts: Sequence[float] = (),
+    name: str = "Face #{}",
 ) -> go.Figure:
-    """One panel per face: a line per expression (canonical colours and order) over seconds;
-    a dotted line marks each cut between shots."""
+    """One panel per face (or person: ``name`` "Person {}"), sharing the time axis: a line per
+    expression (canonical colours and order); a dotted line marks each cut between shots, and
+    hovering shows the time and every probability."""
     if not groups:
         return empty_figure("No faces found")
     faces = list(groups)
@@ -123,7 +134,7 @@ def emotion_timeline(
         rows=len(faces),
         cols=1,
         shared_xaxes=True,
-        subplot_titles=[f"Face #{f}" for f in faces],
+        subplot_titles=[name.format(f) for f in faces],
         vertical_spacing=0.08 / max(len(faces), 1),
     )
     for row, face in enumerate(faces, start=1):
@@ -132,29 +143,36 @@ def emotion_timeline(
         for label in CANONICAL_LABELS:
             if label not in rows[0]:
                 continue
+            x, y = _gapped(times, _column(rows, label))
             figure.add_scatter(
                 row=row,
                 col=1,
-                x=times,
-                y=_column(rows, label),
+                x=x,
+                y=y,
                 mode="lines",
                 name=label,
                 legendgroup=label,
                 showlegend=row == 1,
                 line={"color": EMOTION_COLOURS[label]},
-                hovertemplate="%{x:.2f} s: %{y:.0%}<extra>" + label + "</extra>",
+                hovertemplate="%{y:.0%}<extra>" + label + "</extra>",
             )
     figure.update_yaxes(range=[0, 1], tickformat=".0%")
     figure.update_xaxes(title_text="time (s)", row=len(faces), col=1)
+    figure.update_xaxes(hoverformat=".2f", ticksuffix=" s")
     mark_cuts(figure, cuts)
     figure.update_layout(
-        title=title, height=220 * len(faces) + 120, margin={"l": 50, "r": 20, "t": 60, "b": 40}
+        title=title,
+        height=220 * len(faces) + 120,
+        margin={"l": 50, "r": 20, "t": 60, "b": 40},
+        hovermode="x unified",
     )
     return figure
 
 
-def valence_arousal_timeline(groups: dict[int, list[dict]], cuts: Sequence[float] = ()) -> go.Figure:
-    """Valence and arousal of every face over seconds, cuts between shots marked."""
+def valence_arousal_timeline(
+    groups: dict[int, list[dict]], cuts: Sequence[float] = (), name: str = "Face #{}"
+) -> go.Figure:
+    """Valence and arousal of every face (or person) over seconds, cuts between shots marked."""
     if not groups or all(rows[0].get("valence") is None for rows in groups.values()):
         return empty_figure("This model gives no valence/arousal")
     figure = make_subplots(
@@ -165,13 +183,14 @@ def valence_arousal_timeline(groups: dict[int, list[dict]], cuts: Sequence[float
         colour = face_colour_css(face - 1)
         times = _column(rows, "time")
         for panel, key in ((1, "valence"), (2, "arousal")):
+            x, y = _gapped(times, _column(rows, key))
             figure.add_scatter(
                 row=panel,
                 col=1,
-                x=times,
-                y=_column(rows, key),
+                x=x,
+                y=y,
                 mode="lines",
-                name=f"Face #{face}",
+                name=name.format(face),
                 legendgroup=str(face),
                 showlegend=panel == 1,
                 line={"color": colour},
@@ -183,8 +202,9 @@ def valence_arousal_timeline(groups: dict[int, list[dict]], cuts: Sequence[float
     return figure
 
 
-def circumplex(groups: dict[int, list[dict]], trail: int | None = None) -> go.Figure:
-    """Russell's circumplex: each face's valence (x) / arousal (y) path, its latest point marked.
+def circumplex(groups: dict[int, list[dict]], trail: int | None = None, name: str = "Face #{}") -> go.Figure:
+    """Russell's circumplex: each face's (or person's) valence (x) / arousal (y) path, its latest
+    point marked.
 
     ``trail`` keeps only the last points per face (a live view); None draws the whole path.
     """
@@ -216,7 +236,7 @@ def circumplex(groups: dict[int, list[dict]], trail: int | None = None) -> go.Fi
             mode="lines",
             line={"color": colour, "width": 2},
             opacity=0.6,
-            name=f"Face #{face}",
+            name=name.format(face),
             legendgroup=str(face),
             hovertemplate="V %{x:.2f}, A %{y:.2f}<extra></extra>",
         )

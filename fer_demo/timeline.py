@@ -16,10 +16,15 @@ from fer_demo.models.specs import get_spec
 from fer_demo.pipeline import FaceResult
 
 
-def record_columns(model_name: str, shots: bool = False) -> list[str]:
-    """Columns of the per-frame CSV; probability columns in canonical order; ``shot`` for videos."""
+def record_columns(model_name: str, video: bool = False) -> list[str]:
+    """Columns of the per-frame CSV; probability columns in canonical order.
+
+    A video's rows also say their ``shot`` and ``person`` (the tracks of one
+    person linked across cuts); ``face_id`` is the track.
+    """
     spec = get_spec(model_name)
-    columns = ["frame", "time", *(["shot"] if shots else []), "face_id", "x1", "y1", "x2", "y2", "score"]
+    columns = ["frame", "time", *(["shot", "person"] if video else []), "face_id"]
+    columns += ["x1", "y1", "x2", "y2", "score"]
     columns += canonical_order(spec.labels)
     columns += ["valence", "arousal", "top_label", "top_probability", "model"]
     return columns
@@ -57,11 +62,11 @@ def frame_records(
     return records
 
 
-def by_face(records: Iterable[dict]) -> dict[int, list[dict]]:
-    """Records grouped by face id, in time order within each face."""
+def by_face(records: Iterable[dict], key: str = "face_id") -> dict[int, list[dict]]:
+    """Records grouped by face id (or by ``key``: "person"), in time order within each group."""
     groups: dict[int, list[dict]] = defaultdict(list)
     for record in records:
-        groups[record["face_id"]].append(record)
+        groups[record[key]].append(record)
     return dict(sorted(groups.items()))
 
 
@@ -77,12 +82,14 @@ def brief_faces(
     return {face_id for face_id, rows in by_face(records).items() if len(rows) * frame_period < min_seconds}
 
 
-def face_summary(records: Sequence[dict], frame_period: float, min_seconds: float = 0.0) -> list[dict]:
-    """Per face on screen for ``min_seconds`` or more: time on screen, dominant emotion (highest
-    mean probability), mean V/A."""
+def face_summary(
+    records: Sequence[dict], frame_period: float, min_seconds: float = 0.0, key: str = "face_id"
+) -> list[dict]:
+    """Per face (or person, ``key``) on screen for ``min_seconds`` or more: time on screen,
+    dominant emotion (highest mean probability), mean V/A; a person's row lists its tracks."""
     summary = []
-    brief = brief_faces(records, frame_period, min_seconds)
-    for face_id, rows in by_face(records).items():
+    brief = brief_faces(records, frame_period, min_seconds) if key == "face_id" else set()
+    for face_id, rows in by_face(records, key).items():
         if face_id in brief:
             continue
         labels = [label for label in CANONICAL_LABELS if label in rows[0]]
@@ -91,7 +98,8 @@ def face_summary(records: Sequence[dict], frame_period: float, min_seconds: floa
         valence = [row["valence"] for row in rows if row.get("valence") is not None]
         arousal = [row["arousal"] for row in rows if row.get("arousal") is not None]
         summary.append({
-            "face_id": face_id,
+            key: face_id,
+            **({"tracks": sorted({row["face_id"] for row in rows})} if key == "person" else {}),
             "first_seen_s": rows[0]["time"],
             "last_seen_s": rows[-1]["time"],
             "time_on_screen_s": round(len(rows) * frame_period, 2),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +21,7 @@ from PIL import Image
 from fer_demo.config import VideoLimits
 from fer_demo.durations import duration_text, over_limit_text
 from fer_demo.errors import InputError
+from fer_demo.persons import DEFAULT_LINK_THRESHOLD, TrackSamples, link_tracks
 from fer_demo.render import annotate
 from fer_demo.stream import StreamAnalyzer
 from fer_demo.timeline import MIN_TRACK_SECONDS, brief_faces, face_summary, frame_records, record_columns
@@ -58,6 +59,9 @@ class VideoResult:
     analysed_seconds: float = 0.0  # video time covered, the whole video unless stopped early
     brief_faces: tuple[int, ...] = ()  # tracks too short to report (MIN_TRACK_SECONDS), in records only
     cuts: tuple[float, ...] = ()  # seconds at which a new shot starts (shot 1 starts at the first frame)
+    persons: dict[int, int] = field(default_factory=dict)  # reported track -> person (1..N)
+    linked: bool = False  # persons come from re-identification (else each track is a person)
+    thumbnails: dict[int, np.ndarray] = field(default_factory=dict)  # person -> their best-scored crop
 
     def reported_records(self) -> list[dict]:
         """The records of the faces reported (summary, timelines): brief tracks left out."""
@@ -71,6 +75,13 @@ class VideoResult:
             {**record, "brief": True} if record["face_id"] in brief else record for record in self.records
         ]
 
+    def person_tracks(self) -> dict[int, list[int]]:
+        """Each person's tracks (the ``face_id`` s merged into them)."""
+        tracks: dict[int, list[int]] = {}
+        for track, person in sorted(self.persons.items()):
+            tracks.setdefault(person, []).append(track)
+        return dict(sorted(tracks.items()))
+
     def shots(self) -> list[dict]:
         """Each shot's number and the seconds it starts and ends (the last ends with the analysis)."""
         starts = [0.0, *self.cuts]
@@ -80,7 +91,7 @@ class VideoResult:
 
     def columns(self) -> list[str]:
         """The per-frame CSV's columns."""
-        return record_columns(self.model, shots=True)
+        return record_columns(self.model, video=True)
 
     def document(self) -> dict:
         """The JSON export: settings-free facts, the shots, the summary and every record (flagged)."""
@@ -92,6 +103,8 @@ class VideoResult:
             "cancelled": self.cancelled,
             "notes": list(self.notes),
             "shots": self.shots(),
+            "persons_linked_by_face": self.linked,
+            "persons": [{"person": p, "tracks": t} for p, t in self.person_tracks().items()],
             "summary": self.summary,
             "brief_faces": list(self.brief_faces),
             "records": self.flagged_records(),
@@ -167,6 +180,8 @@ def analyze_video(
     progress_every: float = 0.5,
     preview_every: float = 2.0,
     stop: threading.Event | None = None,
+    samples: TrackSamples | None = None,
+    link_threshold: float = DEFAULT_LINK_THRESHOLD,
 ) -> Iterator[VideoProgress | VideoResult]:
     """Analyse the frames of ``path`` and write the annotated H.264 MP4 to ``output``.
 
@@ -175,6 +190,8 @@ def analyze_video(
     the file claims: at most ``limits.max_fps`` frames per second of video
     time, ``limits.max_frames`` frames and ``limits.max_seconds`` of video.
     Setting ``stop`` ends the job at the next frame with what was done so far.
+    With ``samples`` (a face-recognition network's sampler), the tracks of one
+    person are linked into one person across cuts; without, each track is a person.
     Raises InputError for a file that is not a usable video or exceeds ``limits``.
     """
     info = probe(path)
@@ -212,6 +229,9 @@ def analyze_video(
             faces = analyzer.process(image, frame.time)
             if analyzer.shot > len(cuts) + 1:
                 cuts.append(round(frame.time, 4))
+            if samples is not None and analyzer.detected and faces:  # real detections, not predictions
+                boxes = np.array([face.box for face in faces])
+                samples.add(image, frame.time, boxes, [face.score for face in faces], [f.face for f in faces])
             drawn = annotate(image, faces)
             writer.write(drawn, time=frame.time)
             records.extend(frame_records(frame.index, frame.time, faces, model, analyzer.shot))
@@ -226,8 +246,13 @@ def analyze_video(
     if frames == 0:
         raise InputError("No frame of this video could be decoded. The file may be damaged.")
     elapsed = time.perf_counter() - started
-    summary = face_summary(records, 1.0 / rate, MIN_TRACK_SECONDS)
     brief = tuple(sorted(brief_faces(records, 1.0 / rate)))
+    persons = _persons(records, set(brief), samples, link_threshold)
+    for record in records:
+        record["person"] = persons.get(record["face_id"])
+    reported = [record for record in records if record["person"] is not None]
+    summary = face_summary(reported, 1.0 / rate, key="person")
+    thumbnails = _thumbnails(samples, persons) if samples is not None else {}
     if brief:
         tracks = f"{len(brief)} track{'s' if len(brief) != 1 else ''}"
         notes.append(f"{tracks} shorter than {MIN_TRACK_SECONDS:g} s (a glimpse or a false detection) "
@@ -236,8 +261,30 @@ def analyze_video(
     cancelled = stopped == ""
     yield VideoResult(
         output, records, summary, info, frames, elapsed, model, tuple(notes), cancelled, analysed, brief,
-        tuple(cuts),
-    )
+        tuple(cuts), persons, samples is not None, thumbnails,
+    )  # fmt: skip
+
+
+def _persons(
+    records: list[dict], brief: set[int], samples: TrackSamples | None, threshold: float
+) -> dict[int, int]:
+    """Track -> person for the reported tracks: linked by face, or one person per track."""
+    frames: dict[int, set[int]] = {}
+    for record in records:
+        if record["face_id"] not in brief:
+            frames.setdefault(record["face_id"], set()).add(record["frame"])
+    embeddings = samples.means() if samples is not None else {}
+    return link_tracks(embeddings, frames, threshold)
+
+
+def _thumbnails(samples: TrackSamples, persons: dict[int, int]) -> dict[int, np.ndarray]:
+    """Per person, the crop of their highest-scored sampled detection."""
+    best: dict[int, tuple[float, np.ndarray]] = {}
+    for track, (score, face) in samples.thumbnails.items():
+        person = persons.get(track)
+        if person is not None and score > best.get(person, (-1.0, None))[0]:
+            best[person] = (score, face)
+    return {person: face for person, (_, face) in sorted(best.items())}
 
 
 def _stop_reason(frame: Frame, frames: int, limits: VideoLimits, stop: threading.Event | None) -> str | None:

@@ -139,7 +139,7 @@ def test_video_endpoint_returns_the_annotated_video_and_per_frame_csv(client, tm
     from .synthetic_video import make_clip
 
     clip = make_clip(tmp_path / "clip.mp4", seconds=2.0, fps=10.0, second_face=None)
-    status, _preview, video, _timeline, _va, _plane, summary, csv_path, _json = client.predict(
+    status, _preview, video, _timeline, _va, _plane, _persons, summary, csv_path, _json = client.predict(
         handle_file(str(clip.path)),
         "mini_xception",
         "none",
@@ -149,6 +149,7 @@ def test_video_endpoint_returns_the_annotated_video_and_per_frame_csv(client, tm
         api_name="/analyze_video",
     )
     assert "Done: 20 frames" in status and "**1 face** tracked" in status
+    assert "Each track is reported as a face: FaceNet" in status  # no face-recognition weights here
     assert Path(video["video"] if isinstance(video, dict) else video).stat().st_size > 0
     rows = list(csv.DictReader(Path(csv_path).read_text().splitlines()))
     assert len(rows) == 20 and {row["face_id"] for row in rows} == {"1"}

@@ -80,9 +80,10 @@ def image(payload: Callable[[Context], object], model: object = "mini_xception",
 
 
 def video_inputs(payload: Callable[[Context], object], *settings: object):
-    """/analyze_video inputs: file, model, LSTM, detect every, detection side, smoothing, detection."""
+    """/analyze_video inputs: file, model, LSTM, detect every, detection side, smoothing, detection,
+    person linking and its threshold."""
     chosen = list(settings) or [5, 640, 0.3]
-    return lambda ctx: [payload(ctx), "mini_xception", "none", *chosen, 0.95, 20]
+    return lambda ctx: [payload(ctx), "mini_xception", "none", *chosen, 0.95, 20, True, 0.55]
 
 
 def upload(make: Callable[[Path], Path]) -> Callable[[Context], dict]:

@@ -53,7 +53,9 @@ class WeightFile:
     ``embedded`` files ship inside the package. Others are looked up in the
     weights folder under ``filename`` and, when a URL or Hub repo is given,
     downloaded and checked against ``git_sha1`` (the git blob hash upstream
-    publishes) or ``sha256``.
+    publishes) or ``sha256``. A file whose source publishes no hash is
+    ``pinned_on_first_use``: its SHA-256 is recorded beside it the first time
+    and every later use is checked against that record.
     """
 
     filename: str
@@ -62,6 +64,7 @@ class WeightFile:
     hub_repo: str | None = None
     git_sha1: str | None = None
     sha256: str | None = None
+    pinned_on_first_use: bool = False
 
 
 @dataclass(frozen=True)
@@ -363,6 +366,38 @@ MODEL_SPECS: dict[str, ModelSpec] = {
     spec.name: spec for spec in (MINI_XCEPTION, EMONET_8, EMONET_5, EMO_AFFECTNET, *HSEMOTION)
 }
 TEMPORAL_SPECS: dict[str, TemporalSpec] = {spec.name: spec for spec in EMO_AFFECTNET_LSTMS}
+
+
+@dataclass(frozen=True)
+class EmbedderSpec:
+    """A face-recognition network: one vector per face, close for the same person (re-identification)."""
+
+    name: str
+    display_name: str
+    weights: WeightFile
+    input_size: int  # square crop side, pixels
+    margin: float  # fraction of the detector box's side added on each side of the crop
+    license: str
+    source: str
+
+
+# facenet-pytorch's InceptionResnetV1 trained on VGGFace2 (David Sandberg's 20180402-114759 model,
+# converted by Tim Esler): the release file facenet-pytorch 2.5.3 itself downloads. It is a
+# state dict of InceptionResnetV1 with its 8631-identity classifier; embeddings are the
+# L2-normalised 512-d output before it. Inputs: RGB 160x160, (x - 127.5) / 128.
+FACE_EMBEDDER = EmbedderSpec(
+    name="facenet_vggface2",
+    display_name="FaceNet InceptionResnetV1 (VGGFace2)",
+    weights=WeightFile(
+        "20180402-114759-vggface2.pt",
+        url="https://github.com/timesler/facenet-pytorch/releases/download/v2.2.9/20180402-114759-vggface2.pt",
+        pinned_on_first_use=True,  # no hash is published for it
+    ),
+    input_size=160,
+    margin=0.0,
+    license="MIT (facenet-pytorch); weights from davidsandberg/facenet (MIT), trained on VGGFace2",
+    source="https://github.com/timesler/facenet-pytorch (v2.2.9 release assets)",
+)
 
 
 def get_spec(name: str) -> ModelSpec:

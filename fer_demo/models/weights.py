@@ -68,12 +68,41 @@ def sha256_file(path: Path) -> str:
 
 
 def hash_matches(weight: WeightFile, path: Path) -> bool | None:
-    """True/False when ``weight`` publishes a hash, None when it does not."""
+    """True/False when ``weight`` publishes a hash (or had one recorded on first use), else None."""
     if weight.git_sha1:
         return git_blob_sha1(path) == weight.git_sha1
     if weight.sha256:
         return sha256_file(path) == weight.sha256
+    if weight.pinned_on_first_use and pin_file(path).is_file():
+        return sha256_file(path) == pin_file(path).read_text(encoding="utf-8").strip()
     return None
+
+
+def pin_file(path: Path) -> Path:
+    """Where the SHA-256 of a file pinned on first use is recorded: beside it."""
+    return path.with_name(path.name + ".sha256")
+
+
+def check_pinned(weight: WeightFile, path: Path) -> None:
+    """Record the file's SHA-256 the first time it is used, and refuse it if it changed since.
+
+    Raises:
+        WeightsError: the file differs from the one first used here.
+    """
+    if not weight.pinned_on_first_use:
+        return
+    record = pin_file(path)
+    actual = sha256_file(path)
+    if not record.is_file():
+        record.write_text(actual + "\n", encoding="utf-8")
+        log.info("pinned %s on first use: SHA-256 %s", path.name, actual)
+        return
+    expected = record.read_text(encoding="utf-8").strip()
+    if actual != expected:
+        raise WeightsError(
+            f"{path.name} is not the file first used here: its SHA-256 is {actual}, {record.name} "
+            f"recorded {expected}. Delete both to accept the new file."
+        )
 
 
 def downloads_disabled() -> bool:
@@ -206,13 +235,14 @@ class WeightStore:
         """The file's path, downloading it if needed; raises WeightsError with the fix."""
         path = self.locate(weight)
         if path is not None:
+            check_pinned(weight, path)
             return path
         with self._lock:  # one download per file, however many users ask at once
             path = self.locate(weight)
-            if path is not None:
-                return path
             try:
-                return self._download(weight, progress)
+                path = path or self._download(weight, progress)
+                check_pinned(weight, path)
+                return path
             except WeightsError as error:
                 self._failures[weight.filename] = (time.monotonic(), str(error))
                 raise

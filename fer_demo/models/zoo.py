@@ -25,10 +25,11 @@ from fer_demo.models.base import EmotionModel
 from fer_demo.models.checkpoints import load_strict, read_state_dict
 from fer_demo.models.emo_affectnet import EmotionLSTM, ResNet50Affect
 from fer_demo.models.emonet import EmoNet, strip_module_prefix
+from fer_demo.models.facenet import FaceEmbedder, load_embedder
 from fer_demo.models.hsemotion import build_hsemotion, normalise_classifier_keys, read_pickled_model_state
 from fer_demo.models.mini_xception import MiniXception
 from fer_demo.models.onnx_backend import onnx_runner_for
-from fer_demo.models.specs import TEMPORAL_SPECS, ModelSpec, get_spec
+from fer_demo.models.specs import FACE_EMBEDDER, TEMPORAL_SPECS, ModelSpec, get_spec
 from fer_demo.models.weights import Availability, Progress, WeightStore
 
 log = logging.getLogger(__name__)
@@ -213,6 +214,37 @@ class ModelZoo:
             return load_strict(EmotionLSTM(), read_state_dict(path), path.name)
 
         return self._wait(f"lstm:{name}", load, progress)
+
+    def embedder_availability(self) -> Availability:
+        """Whether the face-recognition network (re-identification) can run, without loading it."""
+        return self.store.availability([FACE_EMBEDDER.weights])
+
+    def get_embedder(self, progress: Progress | None = None) -> FaceEmbedder:
+        """The face-recognition network that links one person's tracks, loaded once.
+
+        Raises:
+            ModelUnavailableError: its weights are missing, refused or changed since first use.
+        """
+        loaded = self._loaded.get("embedder:facenet")
+        if loaded is not None:
+            return loaded
+        status = self.embedder_availability()
+        if not status.available:
+            raise ModelUnavailableError(
+                f"{FACE_EMBEDDER.display_name} is unavailable: {status.reason}. To use it, {status.fix}."
+            )
+
+        def load(report: Progress) -> FaceEmbedder:
+            try:
+                path = self.store.fetch(FACE_EMBEDDER.weights, report)
+            except ModelUnavailableError as error:
+                raise ModelUnavailableError(
+                    f"{FACE_EMBEDDER.display_name} is unavailable: {error}. To use it, "
+                    f"{self.embedder_availability().fix}."
+                ) from error
+            return load_embedder(FACE_EMBEDDER, path)
+
+        return self._wait("embedder:facenet", load, progress)
 
     def _wait(self, key: str, load: Callable[[Progress], object], progress: Progress | None) -> object:
         with self._lock:

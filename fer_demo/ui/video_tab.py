@@ -10,7 +10,10 @@ import pandas as pd
 
 from fer_demo.downloads import new_export_dir
 from fer_demo.durations import duration_text
+from fer_demo.errors import ModelUnavailableError
 from fer_demo.export import write_csv, write_json
+from fer_demo.models.specs import FACE_EMBEDDER
+from fer_demo.persons import DEFAULT_LINK_THRESHOLD, TrackSamples
 from fer_demo.plots import circumplex, emotion_timeline, valence_arousal_timeline
 from fer_demo.stream import StreamSettings
 from fer_demo.studio import Studio
@@ -31,7 +34,7 @@ from fer_demo.video import VideoProgress, VideoResult, analyze_video
 
 log = logging.getLogger(__name__)
 
-SUMMARY_COLUMNS = ["face_id", "first_seen_s", "last_seen_s", "time_on_screen_s", "dominant_emotion",
+SUMMARY_COLUMNS = ["person", "tracks", "first_seen_s", "last_seen_s", "time_on_screen_s", "dominant_emotion",
                    "dominant_mean_probability", "mean_valence", "mean_arousal"]  # fmt: skip
 
 
@@ -41,13 +44,20 @@ def progress_text(event: VideoProgress) -> str:
             f"{event.fps:.1f} frames/s, {left}.")  # fmt: skip
 
 
-def result_text(result: VideoResult) -> str:
-    faces = len(result.summary)
-    found = (
-        f"**{faces} face{'s' if faces != 1 else ''}** tracked"
-        if faces
-        else "**No faces found** in this video"
-    )
+def found_text(result: VideoResult) -> str:
+    """How many people the video shows, and how that was decided."""
+    persons = len(result.summary)
+    tracks = len(result.persons)
+    if not persons:
+        return "**No faces found** in this video"
+    if not result.linked:
+        return f"**{persons} face{'s' if persons != 1 else ''}** tracked"
+    merged = f"from {tracks} tracks linked by face" if tracks != persons else "each seen in one track"
+    return f"**{persons} person{'s' if persons != 1 else ''}** ({merged})"
+
+
+def result_text(result: VideoResult, note: str = "") -> str:
+    found = found_text(result)
     if result.cancelled:
         head = (f"**Cancelled** after {duration_text(result.analysed_seconds)} of "
                 f"{duration_text(result.info.duration)}: the video and data below cover "
@@ -56,7 +66,18 @@ def result_text(result: VideoResult) -> str:
         seconds = f"{duration_text(result.analysed_seconds)} of video"
         head = (f"Done: {result.frames} frames ({seconds}) in {duration_text(result.elapsed)}, "
                 f"{result.speed:.2f}x real time.")  # fmt: skip
-    return "\n\n".join([f"{head} {found}.", *(f"Note: {note}" for note in result.notes)])
+    notes = [*result.notes, *([note] if note else [])]
+    return "\n\n".join([f"{head} {found}.", *(f"Note: {text}" for text in notes)])
+
+
+def person_gallery(result: VideoResult) -> list[tuple]:
+    """A thumbnail per person, captioned with their dominant expression and time on screen."""
+    rows = {row["person"]: row for row in result.summary}
+    return [
+        (face, f"Person {person}: {rows[person]['dominant_emotion']}, {rows[person]['time_on_screen_s']:g} s")
+        for person, face in result.thumbnails.items()
+        if person in rows
+    ]
 
 
 def build_video_tab(studio: Studio, jobs: VideoJobs) -> gr.Video:
@@ -104,6 +125,20 @@ def build_video_tab(studio: Studio, jobs: VideoJobs) -> gr.Video:
                         label="Smoothing (seconds)",
                         info="Time constant of per-face smoothing; 0 turns it off.",
                     )
+                    link_persons = gr.Checkbox(
+                        value=True,
+                        label="Link tracks into persons (face re-identification)",
+                        info=f"{FACE_EMBEDDER.display_name} embeddings join one person's tracks "
+                        "across cuts and after they leave the picture.",
+                    )
+                    link_threshold = gr.Slider(
+                        0.2,
+                        1.0,
+                        value=DEFAULT_LINK_THRESHOLD,
+                        step=0.05,
+                        label="Person linking threshold (cosine distance)",
+                        info="Tracks closer than this are one person. Lower splits more, higher merges more.",
+                    )
                 with gr.Row():
                     start = gr.Button("Analyse video", variant="primary")
                     cancel = gr.Button("Cancel", variant="stop")
@@ -119,15 +154,31 @@ def build_video_tab(studio: Studio, jobs: VideoJobs) -> gr.Video:
         with gr.Row():
             va_timeline = gr.Plot(label="Valence and arousal over time")
             va_plane = gr.Plot(label="Valence / arousal circumplex")
-        summary = gr.Dataframe(
-            pd.DataFrame(columns=SUMMARY_COLUMNS), label="Per-face summary", interactive=False
-        )
+        with gr.Row(equal_height=False):
+            persons = gr.Gallery(
+                label="Persons", columns=6, height=190, object_fit="contain", allow_preview=False,
+                elem_id="video-persons", scale=1,
+            )  # fmt: skip
+            summary = gr.Dataframe(
+                pd.DataFrame(columns=SUMMARY_COLUMNS), label="Per-person summary", interactive=False, scale=3
+            )
         with gr.Row():
             csv_file = gr.File(label="CSV: one row per frame and face", interactive=False)
             json_file = gr.File(label="JSON", interactive=False)
 
     follow_model(model, temporal, api_name="video_temporal_models")
-    outputs = [status, preview, video_out, timeline, va_timeline, va_plane, summary, csv_file, json_file]
+    outputs = [
+        status,
+        preview,
+        video_out,
+        timeline,
+        va_timeline,
+        va_plane,
+        persons,
+        summary,
+        csv_file,
+        json_file,
+    ]
 
     @user_errors
     def run(
@@ -139,6 +190,8 @@ def build_video_tab(studio: Studio, jobs: VideoJobs) -> gr.Video:
         smooth: float,
         threshold: float,
         min_face: float,
+        link: bool,
+        link_distance: float,
         request: gr.Request,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio injects it)
     ) -> Iterator[tuple]:
@@ -151,21 +204,35 @@ def build_video_tab(studio: Studio, jobs: VideoJobs) -> gr.Video:
             detection=detection_options(threshold, min_face),
         )
         detect_side = as_number(side, "Detection resolution", 160, 4096, whole=True)
+        link_distance = as_number(link_distance, "Person linking threshold", 0.05, 2.0)
         stop = jobs.take(request.session_hash)
         try:
             analyzer = studio.stream_analyzer(model_name, settings, detect_side, download_progress(progress))
+            samples, note = person_sampler(link, progress)
             output = new_export_dir() / "annotated.mp4"
-            for event in analyze_video(path, analyzer, output, studio.settings.video_limits, stop=stop):
+            limits = studio.settings.video_limits
+            events = analyze_video(path, analyzer, output, limits, stop=stop, samples=samples,
+                                   link_threshold=link_distance)  # fmt: skip
+            for event in events:
                 if isinstance(event, VideoProgress):
                     progress((event.frames_done, event.frames_total), desc="Analysing video", unit="frames")
                     frame = event.preview if event.preview is not None else gr.skip()
-                    yield (progress_text(event), frame, *([gr.skip()] * 7))
+                    yield (progress_text(event), frame, *([gr.skip()] * (len(outputs) - 2)))
                     continue
-                yield finished(event, output.parent)
+                yield finished(event, output.parent, note)
         finally:
             jobs.finish(request.session_hash, stop)
 
-    def finished(result: VideoResult, folder) -> tuple:
+    def person_sampler(link: bool, progress: gr.Progress) -> tuple[TrackSamples | None, str]:
+        """The re-identification sampler, or None and why persons are tracks this time."""
+        if not link:
+            return None, "Linking tracks into persons is off: each track is reported as a face."
+        try:
+            return TrackSamples(studio.zoo.get_embedder(download_progress(progress)).embed), ""
+        except ModelUnavailableError as error:
+            return None, f"Each track is reported as a face: {error}"
+
+    def finished(result: VideoResult, folder, note: str) -> tuple:
         log.info(
             "video %d frames %.1fs in %.1fs (%s)",
             result.frames,
@@ -177,15 +244,18 @@ def build_video_tab(studio: Studio, jobs: VideoJobs) -> gr.Video:
         json_path = write_json(result.document(), folder / f"faces-{result.model}.json")
         if not result.summary and not result.cancelled:
             gr.Warning("No faces found in this video.")
-        groups = by_face(result.reported_records())
+        groups = by_face(result.reported_records(), "person")
+        name = "Person {}"
+        table = [{**row, "tracks": ", ".join(map(str, row["tracks"]))} for row in result.summary]
         return (
-            result_text(result),
+            result_text(result, note),
             gr.skip(),
             str(result.output) if result.output else None,
-            emotion_timeline(groups, cuts=result.cuts),
-            valence_arousal_timeline(groups, cuts=result.cuts),
-            circumplex(groups),
-            pd.DataFrame(result.summary, columns=SUMMARY_COLUMNS),
+            emotion_timeline(groups, cuts=result.cuts, name=name),
+            valence_arousal_timeline(groups, cuts=result.cuts, name=name),
+            circumplex(groups, name=name),
+            person_gallery(result),
+            pd.DataFrame(table, columns=SUMMARY_COLUMNS),
             str(csv_path),
             str(json_path),
         )
@@ -198,7 +268,8 @@ def build_video_tab(studio: Studio, jobs: VideoJobs) -> gr.Video:
             return "Cancelling: the job stops at the next frame and keeps what it has done."
         return "Nothing to cancel: no video is being analysed in this session."
 
-    inputs = [video_in, model, temporal, detect_every, detect_side, smoothing, threshold, min_face]
+    inputs = [video_in, model, temporal, detect_every, detect_side, smoothing, threshold, min_face,
+              link_persons, link_threshold]  # fmt: skip
     start.click(arm, None, None, queue=False, api_visibility="private").then(
         run, inputs, outputs, api_name="analyze_video", concurrency_limit=1, concurrency_id="video"
     )
