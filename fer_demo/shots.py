@@ -10,8 +10,8 @@ very frame it happens, so nothing waits for later frames, and ignores a
 second cut sooner than ``min_shot_seconds`` after one (a flash, a fast pan).
 It counts in frame numbers; frames here are numbered in hundredths of a
 second, so that minimum is a time whatever the frame rate. Frames are shrunk
-to PySceneDetect's working width (256 pixels) first, as its own scene
-manager does: the score is a mean, and the cost falls with the pixel count.
+to PySceneDetect's working width (256 pixels) first, bilinear, as its own
+scene manager does: the score is a mean, and the cost falls with the pixels.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 from scenedetect.detectors import ContentDetector
 from scenedetect.scene_detector import FlashFilter
-from scenedetect.scene_manager import DEFAULT_MIN_WIDTH
+from scenedetect.scene_manager import compute_downscale_factor
 
 TICKS_PER_SECOND = 100
 
@@ -50,10 +50,11 @@ class ShotDetector:
 
 
 def working_copy(image: np.ndarray) -> np.ndarray:
-    """The frame as PySceneDetect reads it: BGR, at most about 256 pixels wide."""
+    """The RGB frame as PySceneDetect's scene manager would hand it over: BGR, shrunk (bilinear)
+    to about 256 pixels wide. Shrinking first keeps the colour swap cheap (0.1 ms at 720p)."""
     height, width = image.shape[:2]
-    bgr = np.ascontiguousarray(image[..., ::-1])
-    if width <= DEFAULT_MIN_WIDTH * 1.5:
-        return bgr
-    size = (DEFAULT_MIN_WIDTH, max(1, round(height * DEFAULT_MIN_WIDTH / width)))
-    return cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
+    factor = compute_downscale_factor(width)
+    if factor > 1.0:
+        size = (max(1, round(width / factor)), max(1, round(height / factor)))
+        image = cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
+    return cv2.cvtColor(image, cv2.COLOR_RGB2BGR)

@@ -86,7 +86,6 @@ class StreamAnalyzer:
         self.faces: dict[int, _FaceState] = {}
         self.frames = 0
         self._detected_at: float | None = None
-        self._detected_frame: int | None = None
         self._pending: tuple[Future, float] | None = None  # a background detection and its frame's time
         self._worker: ThreadPoolExecutor | None = None
         self.found: int | None = None  # faces the last frame's detection returned (None: it ran none)
@@ -110,7 +109,7 @@ class StreamAnalyzer:
         self.shot = 1
         if self.shots is not None:
             self.shots.reset()
-        self._detected_at = self._detected_frame = None
+        self._detected_at = None
         if self._pending is not None:
             self._pending[0].cancel()
             self._pending = None
@@ -132,10 +131,10 @@ class StreamAnalyzer:
         if self.settings.background_detection:
             faces, detected, found = self._track_with_background_detection(image, time)
         else:
-            # A face seen once has no velocity yet: detect again at once to track it from there.
-            detected = cut or self._detection_due(time) or self.tracker.needs_detection
+            # A new face has no velocity yet: detect again soon to track it from there.
+            detected = cut or self._detection_due(time) or self.tracker.needs_detection(time)
             if detected:
-                self._detected_at, self._detected_frame = time, self.frames
+                self._detected_at = time
             found = self.detector.detect(image, self.settings.detection) if detected else None
             faces = self.tracker.update(found, time)
         self.frames += 1
@@ -159,7 +158,7 @@ class StreamAnalyzer:
         self.shot += 1
         self.tracker.end_tracks()
         self.faces.clear()
-        self._detected_at = self._detected_frame = None  # detect now, count the interval from here
+        self._detected_at = None  # a live stream's interval counts from here (a video keeps its cadence)
         if self._pending is not None:  # a detection of the last shot's faces
             self._pending[0].cancel()
             self._pending = None
@@ -172,7 +171,7 @@ class StreamAnalyzer:
             self._pending = None
             found = future.result()
             self.tracker.update(found, at)
-        if self._pending is None and (self._detection_due(time) or self.tracker.needs_detection):
+        if self._pending is None and (self._detection_due(time) or self.tracker.needs_detection(time)):
             if self._worker is None:
                 self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="face-detection")
             self._detected_at = time
@@ -192,8 +191,8 @@ class StreamAnalyzer:
         if self.settings.detect_interval > 0:
             interval = self.settings.detect_interval * self.pace
             return self._detected_at is None or time - self._detected_at >= interval - 1e-6
-        since = None if self._detected_frame is None else self.frames - self._detected_frame
-        return since is None or since >= self.settings.detect_every
+        # Every N-th frame: the extra detections (a cut, a new face) do not shift the cadence.
+        return self.frames % max(1, self.settings.detect_every) == 0
 
     def _due(self, track: int, time: float, new_only: bool = False) -> bool:
         state = self.faces.get(track)

@@ -111,6 +111,7 @@ class Track:
     velocity: np.ndarray = field(default_factory=lambda: np.zeros(4))
     missed: int = 0  # consecutive detection rounds without a match
     hits: int = 0  # detection rounds matched in all
+    trusted_span: float = 0.0  # seconds of detections a size change needs to be taken at full rate
 
     @property
     def confirmed(self) -> bool:
@@ -125,7 +126,13 @@ class Track:
         states = np.stack([s for _, s in self.history])
         centred = times - times.mean()
         spread = float(centred @ centred)
-        self.velocity = centred @ (states - states.mean(axis=0)) / spread if spread > 1e-12 else np.zeros(4)
+        slope = centred @ (states - states.mean(axis=0)) / spread if spread > 1e-12 else np.zeros(4)
+        # A face's size changes slowly, and two detections a frame apart differ in size mostly by
+        # the detector's jitter (a few pixels over 1/30 s would grow the box 100 px a second): the
+        # size's rate is scaled down until the detections span ``trusted_span`` seconds.
+        span = float(times[-1] - times[0])
+        trust = min(1.0, span / self.trusted_span) if self.trusted_span > 0 else 1.0
+        self.velocity = slope * np.array([1.0, 1.0, trust, trust])
 
     def predict(self, time: float, horizon: float, max_shift: float) -> tuple[np.ndarray, np.ndarray]:
         """Box (4,) and landmarks (5, 2) expected at ``time``, extrapolated from the last detection."""
@@ -157,6 +164,10 @@ class FaceTracker:
         history: detections the velocity is fitted on.
         min_hits: detection rounds a face needs before it is shown and numbered (1: at once).
         memory: seconds a lost face's id is kept; a detection where it was last seen takes it back.
+        trusted_span: seconds of detections a size change must span to be used at full rate; one
+            fitted on a shorter span is scaled down in proportion (detector jitter, not motion).
+        follow_up: seconds after a face's first detection at which :meth:`needs_detection` asks
+            for its third.
     """
 
     def __init__(
@@ -170,6 +181,8 @@ class FaceTracker:
         history: int = 3,
         min_hits: int = 1,
         memory: float = 0.0,
+        trusted_span: float = 0.3,
+        follow_up: float = 0.1,
     ) -> None:
         if max_missed < 1:
             raise ValueError(f"max_missed must be at least 1, got {max_missed}")
@@ -182,6 +195,8 @@ class FaceTracker:
         self.history = history
         self.min_hits = max(1, min_hits)
         self.memory = memory
+        self.trusted_span = trusted_span
+        self.follow_up = follow_up
         self.reset()
 
     def reset(self) -> None:
@@ -199,16 +214,21 @@ class FaceTracker:
         """Ids of the live tracks, including those missed on the last round but not dropped yet."""
         return [track.id for track in self._tracks if track.confirmed]
 
-    @property
-    def needs_detection(self) -> bool:
-        """Whether a face shown on prediction frames has been detected only once, so has no velocity yet.
+    def needs_detection(self, time: float) -> bool:
+        """Whether a new face should be detected again at ``time`` to learn how it moves.
 
-        Until its second detection such a face's box stands still while the
-        face moves; detecting again on the very next frame (one extra detection
-        per new face) gives it a velocity one frame after it appears instead of
-        one detection interval after.
+        Until its second detection a face's box stands still while the face
+        moves, so the next frame detects again (a velocity one frame after it
+        appears, not one interval after). A slope over one frame is mostly the
+        detector's jitter, though, so one more detection follows once
+        ``follow_up`` seconds have passed since the first: three detections
+        spanning that time. Two extra detections per new face in all.
         """
-        return any(track.missed == 0 and len(track.history) == 1 for track in self._tracks)
+        return any(
+            track.missed == 0
+            and (track.hits == 1 or (track.hits == 2 and time - track.history[0][0] >= self.follow_up))
+            for track in self._tracks
+        )
 
     def update(self, detections: FaceDetections | None, time: float) -> FaceDetections:
         """Faces of the frame at ``time`` seconds, ``track_ids`` set, sorted by track id.
@@ -260,7 +280,8 @@ class FaceTracker:
         self._tracks = [t for t, kept in zip(self._tracks, keep, strict=True) if kept]
         self._resume_lost(tracks, boxes, detections.scores, landmarks, time)
         for col in [col for col, track in enumerate(tracks) if track is None]:  # new, left to right
-            tracks[col] = Track(0, boxes[col], 0.0, landmarks[col], time, deque(maxlen=self.history))
+            tracks[col] = Track(0, boxes[col], 0.0, landmarks[col], time, deque(maxlen=self.history),
+                                trusted_span=self.trusted_span)  # fmt: skip
             tracks[col].observe(boxes[col], float(detections.scores[col]), landmarks[col], time)
             self._tracks.append(tracks[col])
         for track in tracks:  # numbered once detected often enough

@@ -111,20 +111,31 @@ def test_a_moving_face_keeps_one_id_and_predicted_boxes_follow_it():
             assert np.abs(faces.landmarks[0] - truth_landmarks).max() < 8
 
 
-def test_a_new_face_asks_for_one_extra_detection_to_learn_its_velocity():
+def test_a_new_face_asks_for_two_extra_detections_to_learn_its_velocity():
     start, velocity = (50.0, 100.0), (300.0, 0.0)  # a fast face: 50 px per 5-frame interval at 30 fps
-    tracker = FaceTracker()
-    assert not tracker.needs_detection
-    ious = []
+    tracker = FaceTracker(follow_up=0.1)
+    assert not tracker.needs_detection(0.0)
+    ious, extra = [], []
     for frame in range(30):
         t = frame / 30
         truth = box_at(t, start, velocity)
-        detect = frame % 5 == 0 or tracker.needs_detection
-        faces = tracker.update(detections(truth) if detect else None, t)
-        assert tracker.needs_detection == (frame == 0)  # only right after the face's first detection
+        asked = tracker.needs_detection(t)
+        extra += [frame] if asked and frame % 5 else []
+        faces = tracker.update(detections(truth) if frame % 5 == 0 or asked else None, t)
         ious.append(iou(faces.boxes, truth))
+    assert extra == [1, 3]  # the next frame, and 0.1 s after the first detection
     assert list(faces.track_ids) == [1]
     assert min(ious) > 0.95  # the first interval is followed too, not only after the second round
+
+
+def test_a_new_face_box_keeps_its_size_through_a_jittery_second_detection():
+    """Two detections a frame apart, 4 px apart in size (jitter): the box must not grow 120 px/s."""
+    tracker = FaceTracker()
+    tracker.update(detections([100, 100, 160, 170]), 0.0)
+    tracker.update(detections([101, 99, 163, 173]), 1 / 30)
+    later = tracker.update(None, 9 / 30).boxes[0]
+    width, height = later[2] - later[0], later[3] - later[1]
+    assert abs(width - 62) < 4 and abs(height - 74) < 4
 
 
 @pytest.mark.parametrize("speed", [300.0, 500.0])  # px/s, a 100 px face; at 500 the 0.5 s reach is capped
@@ -287,7 +298,7 @@ def test_with_min_hits_a_one_off_detection_is_never_shown_nor_numbered():
         shown.append(list(tracker.update(None, (frame + 1) / 25).track_ids))
     assert shown[:2] == [[], []]  # the face is shown from its second detection on
     assert all(ids == [1] for ids in shown[2:])  # and the flash never got a number
-    assert tracker.needs_detection is False
+    assert tracker.needs_detection(1.0) is False
 
 
 @pytest.mark.parametrize(("away", "same_id"), [(1.5, True), (2.6, True), (3.5, False)])
