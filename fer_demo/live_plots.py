@@ -89,7 +89,11 @@ class LiveTimeline:
         placeholder = {"time": 0.0, **dict.fromkeys(labels, 0.0)}
         figure = emotion_timeline({face: [placeholder] for face in faces})
         # No hover tracking: what the browser redraws every refresh should be only the lines.
-        figure.update_layout(height=HEIGHT, margin=MARGIN, hovermode=False)
+        # A column legend beside the panels: the live view is one desktop screen, short and wide.
+        figure.update_layout(
+            height=HEIGHT, margin=MARGIN, hovermode=False,
+            legend={"orientation": "v", "x": 1.02, "xanchor": "left", "y": 1, "yanchor": "top"},
+        )  # fmt: skip
         _stack_panels(figure, len(faces))
         return figure
 

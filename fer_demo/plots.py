@@ -100,13 +100,12 @@ def _thin(rows: Sequence[dict]) -> Sequence[dict]:
 
 
 def mark_cuts(figure: go.Figure, cuts: Sequence[float]) -> None:
-    """A dotted line at every cut (the start of a new shot) across all panels, labelled once on top."""
+    """A dotted line at every cut (the start of a new shot) across all panels; one legend entry says so."""
+    line = {"color": "#555555", "width": 1, "dash": "dot"}
     for time in cuts:
-        figure.add_vline(x=time, row="all", col=1, line={"color": "#555555", "width": 1, "dash": "dot"})
-        figure.add_annotation(
-            x=time, y=1, xref="x", yref="paper", yanchor="bottom", text="cut", showarrow=False,
-            font={"size": 10, "color": "#555555"},
-        )  # fmt: skip
+        figure.add_vline(x=time, row="all", col=1, line=line)
+    if cuts:  # shapes have no legend: an empty trace with the same line names them
+        figure.add_scatter(x=[None], y=[None], mode="lines", line=line, name="cut (new shot)")
 
 
 GAP_SECONDS = 0.5  # a face absent this long (another shot, out of view) breaks its lines
@@ -120,7 +119,7 @@ def _gapped(times: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 def emotion_timeline(
     groups: dict[int, list[dict]],
-    title: str = "Expression probabilities over time",
+    title: str = "",
     cuts: Sequence[float] = (),
     name: str = "Face #{}",
 ) -> go.Figure:
@@ -135,7 +134,7 @@ def emotion_timeline(
         cols=1,
         shared_xaxes=True,
         subplot_titles=[name.format(f) for f in faces],
-        vertical_spacing=0.08 / max(len(faces), 1),
+        vertical_spacing=40 / (220 * len(faces) + 120),  # 40 px: room for the next panel's title
     )
     for row, face in enumerate(faces, start=1):
         rows = _thin(groups[face])
@@ -160,11 +159,16 @@ def emotion_timeline(
     figure.update_xaxes(title_text="time (s)", row=len(faces), col=1)
     figure.update_xaxes(hoverformat=".2f", ticksuffix=" s")
     mark_cuts(figure, cuts)
+    # The legend runs across the bottom, under the time axis (a column beside the panels would
+    # take half a phone's width); Plotly grows the bottom margin to fit however many rows.
+    height, margin = 220 * len(faces) + 140, {"l": 50, "r": 20, "t": 40, "b": 40}
+    under_axis = -64 / (height - margin["t"] - margin["b"])
     figure.update_layout(
-        title=title,
-        height=220 * len(faces) + 120,
-        margin={"l": 50, "r": 20, "t": 60, "b": 40},
+        title=title or None,
+        height=height,
+        margin=margin,
         hovermode="x unified",
+        legend={"orientation": "h", "x": 0, "xanchor": "left", "y": under_axis, "yanchor": "top"},
     )
     return figure
 

@@ -71,13 +71,9 @@ def result_text(result: VideoResult, note: str = "") -> str:
 
 
 def person_gallery(result: VideoResult) -> list[tuple]:
-    """A thumbnail per person, captioned with their dominant expression and time on screen."""
+    """A thumbnail per person, captioned with the number the summary and timelines use."""
     rows = {row["person"]: row for row in result.summary}
-    return [
-        (face, f"Person {person}: {rows[person]['dominant_emotion']}, {rows[person]['time_on_screen_s']:g} s")
-        for person, face in result.thumbnails.items()
-        if person in rows
-    ]
+    return [(face, f"Person {person}") for person, face in result.thumbnails.items() if person in rows]
 
 
 def build_video_tab(studio: Studio, jobs: VideoJobs) -> gr.Video:
@@ -150,13 +146,13 @@ def build_video_tab(studio: Studio, jobs: VideoJobs) -> gr.Video:
                 video_out = gr.Video(
                     label="Annotated video (H.264)", height=360, interactive=False, elem_id="video-output"
                 )
-        timeline = gr.Plot(label="Expressions over time, per face", elem_id="video-timeline")
+        timeline = gr.Plot(label="Expressions over time, per person", elem_id="video-timeline")
         with gr.Row():
             va_timeline = gr.Plot(label="Valence and arousal over time")
             va_plane = gr.Plot(label="Valence / arousal circumplex")
         with gr.Row(equal_height=False):
             persons = gr.Gallery(
-                label="Persons", columns=6, height=190, object_fit="contain", allow_preview=False,
+                label="Persons", columns=3, height=230, object_fit="contain", allow_preview=False,
                 elem_id="video-persons", scale=1,
             )  # fmt: skip
             summary = gr.Dataframe(
