@@ -176,7 +176,17 @@ def build_image_tab(studio: Studio) -> tuple[gr.Image, gr.Button]:
         )
 
     outputs = [image_out, status, chart, table, csv_file, json_file]
-    analyse.click(run, [image_in, model, threshold, min_face], outputs, api_name="analyze_image", **QUICK)
+    analysis_inputs = [image_in, model, threshold, min_face]
+    analyse.click(run, analysis_inputs, outputs, api_name="analyze_image", **QUICK)
+
+    def refresh(path: str | None, model_name: str, threshold: float, min_face: float, progress=gr.Progress()):  # noqa: B008
+        """A new photo (upload, paste or example) or model: analysed at once; no photo: nothing shown."""
+        if not path:
+            return None, "", None, pd.DataFrame(columns=face_columns(model_name)), None, None
+        return run(path, model_name, threshold, min_face, progress)
+
+    image_in.change(refresh, analysis_inputs, outputs, api_visibility="private", **QUICK)
+    model.change(refresh, analysis_inputs, outputs, api_visibility="private", **QUICK)
     compare_inputs = [image_in, threshold, min_face]
     compare.click(run_comparison, compare_inputs, outputs, api_name="compare_models", **QUICK)
 

@@ -34,6 +34,8 @@ from fer_demo.video import VideoProgress, VideoResult, analyze_video
 
 log = logging.getLogger(__name__)
 
+VIDEO_EXAMPLE = "examples/four-shots.mp4"
+READY = "Upload a video and press **Analyse video**."
 SUMMARY_COLUMNS = ["person", "tracks", "first_seen_s", "last_seen_s", "time_on_screen_s", "dominant_emotion",
                    "dominant_mean_probability", "mean_valence", "mean_arousal"]  # fmt: skip
 
@@ -138,10 +140,22 @@ def build_video_tab(studio: Studio, jobs: VideoJobs) -> gr.Video:
                 with gr.Row():
                     start = gr.Button("Analyse video", variant="primary")
                     cancel = gr.Button("Cancel", variant="stop")
+                example = gr.Examples(
+                    [[VIDEO_EXAMPLE]],
+                    inputs=video_in,
+                    label="Example (public domain): two people through four cuts; runs on click",
+                    example_labels=["Two people, four shots (8 s)"],
+                )
             with gr.Column(scale=1):
-                status = gr.Markdown("Upload a video and press **Analyse video**.", elem_id="video-status")
+                status = gr.Markdown(READY, elem_id="video-status")
                 preview = gr.Image(
-                    label="Preview", type="numpy", format="jpeg", height=300, interactive=False
+                    label="Preview",
+                    type="numpy",
+                    format="jpeg",
+                    height=300,
+                    interactive=False,
+                    visible=False,
+                    elem_id="video-preview",
                 )
                 video_out = gr.Video(
                     label="Annotated video (H.264)", height=360, interactive=False, elem_id="video-output"
@@ -203,6 +217,7 @@ def build_video_tab(studio: Studio, jobs: VideoJobs) -> gr.Video:
         link_distance = as_number(link_distance, "Person linking threshold", 0.05, 2.0)
         stop = jobs.take(request.session_hash)
         try:
+            yield ("Preparing the model and the video…", *clear(path)[1:])  # no result of another run stays
             analyzer = studio.stream_analyzer(model_name, settings, detect_side, download_progress(progress))
             samples, note = person_sampler(link, progress)
             output = new_export_dir() / "annotated.mp4"
@@ -210,9 +225,8 @@ def build_video_tab(studio: Studio, jobs: VideoJobs) -> gr.Video:
             events = analyze_video(path, analyzer, output, limits, stop=stop, samples=samples,
                                    link_threshold=link_distance)  # fmt: skip
             for event in events:
-                if isinstance(event, VideoProgress):
-                    progress((event.frames_done, event.frames_total), desc="Analysing video", unit="frames")
-                    frame = event.preview if event.preview is not None else gr.skip()
+                if isinstance(event, VideoProgress):  # in the status line; no overlay hides the preview
+                    frame = gr.Image(event.preview, visible=True) if event.preview is not None else gr.skip()
                     yield (progress_text(event), frame, *([gr.skip()] * (len(outputs) - 2)))
                     continue
                 yield finished(event, output.parent, note)
@@ -245,7 +259,7 @@ def build_video_tab(studio: Studio, jobs: VideoJobs) -> gr.Video:
         table = [{**row, "tracks": ", ".join(map(str, row["tracks"]))} for row in result.summary]
         return (
             result_text(result, note),
-            gr.skip(),
+            gr.Image(None, visible=False),  # the result takes the preview's place
             str(result.output) if result.output else None,
             emotion_timeline(groups, cuts=result.cuts, name=name),
             valence_arousal_timeline(groups, cuts=result.cuts, name=name),
@@ -264,10 +278,23 @@ def build_video_tab(studio: Studio, jobs: VideoJobs) -> gr.Video:
             return "Cancelling: the job stops at the next frame and keeps what it has done."
         return "Nothing to cancel: no video is being analysed in this session."
 
+    def clear(path: str | None) -> tuple:
+        """A new video (or none): the last one's results go, so nothing shown belongs to another video."""
+        empty = pd.DataFrame(columns=SUMMARY_COLUMNS)
+        return READY, gr.Image(None, visible=False), None, None, None, None, [], empty, None, None
+
     inputs = [video_in, model, temporal, detect_every, detect_side, smoothing, threshold, min_face,
               link_persons, link_threshold]  # fmt: skip
+    # Progress is the status line's text; a minimal marker there, no overlay over the preview.
+    analysis = {"concurrency_limit": 1, "concurrency_id": "video", "show_progress": "minimal",
+                "show_progress_on": [status], "scroll_to_output": True}  # fmt: skip
     start.click(arm, None, None, queue=False, api_visibility="private").then(
-        run, inputs, outputs, api_name="analyze_video", concurrency_limit=1, concurrency_id="video"
+        run, inputs, outputs, api_name="analyze_video", **analysis
     )
+    example.load_input_event.then(arm, None, None, queue=False, api_visibility="private").then(
+        run, inputs, outputs, api_visibility="private", **analysis
+    )
+    video_in.upload(clear, video_in, outputs, queue=False, api_visibility="private")
+    video_in.clear(clear, video_in, outputs, queue=False, api_visibility="private")
     cancel.click(cancel_job, None, status, api_name="cancel_video", queue=False)
     return video_in

@@ -62,6 +62,32 @@ def test_video_tab_shows_progress_plays_the_result_and_draws_the_timeline(page, 
     assert traces.count() >= 7  # a line per expression
 
 
+def test_an_image_example_click_shows_its_result_and_a_new_photo_replaces_it(page, app_url):
+    open_tab(page, app_url, "Image")
+    page.get_by_text("Two faces", exact=True).first.click()
+    status = page.locator("#image-status")
+    status.filter(has_text="2 faces").wait_for()  # analysed on the click, no button pressed
+    upload(page, "#image-input input[type=file]", EXAMPLES / "biden-portrait.jpg")
+    status.filter(has_text="1 face").wait_for()  # the old result does not linger beside the new photo
+    traces = page.locator("#image-chart .js-plotly-plot .bars .point")
+    assert traces.count() == 7  # one face's bars
+
+
+def test_the_video_example_runs_on_click_and_clearing_the_video_clears_its_result(page, app_url):
+    open_tab(page, app_url, "Video")
+    page.get_by_text("Two people, four shots (8 s)", exact=True).first.click()
+    status = page.locator("#video-status")
+    status.filter(has_text="Done").wait_for(timeout=120_000)
+    assert "faces" in status.inner_text() or "persons" in status.inner_text()
+    assert not page.locator("#video-preview").is_visible()  # the result takes the preview's place
+    page.locator("#video-output video").wait_for()
+    page.locator("#video-timeline .js-plotly-plot").wait_for()
+    page.locator("#video-input").get_by_role("button", name="Clear").click()  # to upload another
+    status.filter(has_text="Upload a video and press").wait_for()
+    page.locator("#video-timeline .js-plotly-plot").wait_for(state="detached")
+    assert page.locator("#video-output video").count() == 0
+
+
 def test_cancel_in_the_page_keeps_the_partial_video(page, app_url, tmp_path):
     clip = make_clip(tmp_path / "long.mp4", seconds=60.0, fps=30.0, second_face=None)
     open_tab(page, app_url, "Video")
