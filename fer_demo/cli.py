@@ -81,6 +81,7 @@ def analyse_video_file(args: argparse.Namespace) -> int:
         temporal_model=args.temporal,
         detection=DetectionOptions(args.min_confidence, args.min_face_size),
     )
+    args.model = args.model or studio.default_model()
     analyzer = studio.stream_analyzer(args.model, settings, args.detect_side)
     samples = None
     if not args.no_persons:
@@ -114,6 +115,7 @@ def analyse_image_folder(args: argparse.Namespace) -> int:
     from fer_demo.studio import Studio
 
     studio = Studio(Settings.from_env())
+    args.model = args.model or studio.default_model()
     options = DetectionOptions(args.min_confidence, args.min_face_size)  # a bad flag fails once, here
     suffixes = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
     paths = sorted(p for p in Path(args.folder).iterdir() if p.suffix.lower() in suffixes)
@@ -146,7 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     video = commands.add_parser("video", help="analyse a video into an annotated MP4, CSV and JSON")
     video.add_argument("input", help="video file (mp4, mov, webm, avi, mkv)")
-    video.add_argument("--model", default=Settings.from_env().default_model, choices=list(MODEL_SPECS))
+    video.add_argument(
+        "--model", choices=list(MODEL_SPECS), help="default: FER_DEMO_MODEL, else the best ready"
+    )
     video.add_argument(
         "--temporal",
         default=None,
@@ -176,7 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     images = commands.add_parser("images", help="analyse every image of a folder into one CSV")
     images.add_argument("folder")
-    images.add_argument("--model", default=Settings.from_env().default_model, choices=list(MODEL_SPECS))
+    images.add_argument(
+        "--model", choices=list(MODEL_SPECS), help="default: FER_DEMO_MODEL, else the best ready"
+    )
     images.add_argument("--csv", required=True)
     for command in (video, images):
         add_detection_flags(command)

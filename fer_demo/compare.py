@@ -36,9 +36,18 @@ def agreement(analyses: Sequence[ImageAnalysis]) -> list[tuple[str, int, int]]:
     return result
 
 
+def compared_labels(analyses: Sequence[ImageAnalysis]) -> list[str]:
+    """The canonical labels at least one of the compared models outputs, in canonical order."""
+    present = {label for analysis in analyses for face in analysis.faces for label in face.probabilities}
+    return [label for label in CANONICAL_LABELS if label in present]
+
+
 def comparison_rows(analyses: Sequence[ImageAnalysis]) -> tuple[list[str], list[dict]]:
-    """One row per (face, model) with every canonical label; absent labels are empty."""
-    columns = ["face", "model", "top_label", "top_probability", *CANONICAL_LABELS, "valence", "arousal"]
+    """One row per (face, model): the labels some compared model has (canonical order; empty for a
+    model without one), and valence/arousal only when some model gives them."""
+    labels = compared_labels(analyses)
+    has_va = any(face.valence is not None for analysis in analyses for face in analysis.faces)
+    columns = ["face", "model", "top_label", "top_probability", *labels, *(["valence", "arousal"] * has_va)]
     rows = []
     for i in range(len(analyses[0].faces) if analyses else 0):
         for analysis in analyses:
@@ -51,6 +60,6 @@ def comparison_rows(analyses: Sequence[ImageAnalysis]) -> tuple[list[str], list[
                 "valence": face.valence,
                 "arousal": face.arousal,
             }
-            row.update({label: face.probabilities.get(label) for label in CANONICAL_LABELS})
+            row.update({label: face.probabilities.get(label) for label in labels})
             rows.append(row)
     return columns, rows

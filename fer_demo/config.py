@@ -60,7 +60,8 @@ class Settings:
 
     host: str = "127.0.0.1"  # FER_DEMO_HOST (use 0.0.0.0 in a container)
     port: int = 7860  # FER_DEMO_PORT
-    default_model: str = "mini_xception"  # FER_DEMO_MODEL
+    # FER_DEMO_MODEL; None: the best model whose weights are here (Studio.default_model).
+    default_model: str | None = None
     weights_dir: Path = Path("weights")  # FER_DEMO_WEIGHTS_DIR
     detect_max_side: int = 640  # FER_DEMO_DETECT_MAX_SIDE: faces are found on a copy this size
     min_face_size: int = 20  # FER_DEMO_MIN_FACE: smallest face MTCNN looks for, in pixels of that copy
@@ -106,7 +107,7 @@ class Settings:
         return cls(
             host=os.environ.get("FER_DEMO_HOST") or os.environ.get("GRADIO_SERVER_NAME") or _default_host(),
             port=_env_int("FER_DEMO_PORT", _env_int("GRADIO_SERVER_PORT", base.port)),
-            default_model=os.environ.get("FER_DEMO_MODEL", base.default_model),
+            default_model=os.environ.get("FER_DEMO_MODEL") or base.default_model,
             weights_dir=default_weights_dir(),
             detect_max_side=_env_int("FER_DEMO_DETECT_MAX_SIDE", base.detect_max_side),
             min_face_size=_env_int("FER_DEMO_MIN_FACE", base.min_face_size),

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
+
+import pandas as pd
 
 from fer_demo.labels import CANONICAL_LABELS, canonical_order
 from fer_demo.models.specs import get_spec
@@ -12,13 +15,50 @@ from fer_demo.pipeline import ImageAnalysis
 
 
 def face_columns(model_name: str) -> list[str]:
-    """Column names of the per-face table; probability columns in canonical order."""
+    """Column names of the per-face table: what a reader wants first (face, verdict), then the
+    probabilities in canonical order, valence/arousal, and the box last."""
     spec = get_spec(model_name)
-    columns = ["face", "x1", "y1", "x2", "y2", "score", "top_label", "top_probability"]
+    columns = ["face", "top_label", "top_probability"]
     columns += canonical_order(spec.labels)
     if spec.has_valence_arousal:
         columns += ["valence", "arousal"]
-    return [*columns, "model"]
+    return [*columns, "score", "x1", "y1", "x2", "y2", "model"]
+
+
+# Decimals per column in CSV files and tables: pixels to a tenth, the rest to 1e-4 (probabilities,
+# scores, valence/arousal), never scientific notation (8e-05 reads badly and sorts as text).
+PIXEL_COLUMNS = frozenset({"x1", "y1", "x2", "y2"})
+TIME_COLUMNS = frozenset({"time", "first_seen_s", "last_seen_s", "time_on_screen_s"})
+
+
+def decimals(column: str) -> int:
+    return 1 if column in PIXEL_COLUMNS else 3 if column in TIME_COLUMNS else 4
+
+
+def fixed(column: str, value: object) -> object:
+    """``value`` as CSV text with the column's fixed decimals; non-floats unchanged, None empty."""
+    if value is None:
+        return ""
+    if not isinstance(value, float):
+        return value
+    return f"{value:.{decimals(column)}f}"
+
+
+def table_frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
+    """Rows as the on-screen table: numbers rounded to the CSV's decimals (still numbers, so a
+    column sorts by value), None shown empty."""
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.round({column: decimals(column) for column in columns})
+
+
+def download_name(source: str | Path | None, model_name: str, suffix: str) -> str:
+    """A download's file name saying what it holds: ``<source stem>-<model>.<suffix>``.
+
+    The stem keeps letters, digits, dot, dash and underscore (at most 40), so
+    a name sent by a client can never leave the export folder.
+    """
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(str(source or "")).stem).strip(".-")[:40] or "faces"
+    return f"{stem}-{model_name}.{suffix}"
 
 
 def face_rows(analysis: ImageAnalysis) -> list[dict]:
@@ -51,7 +91,7 @@ def write_csv(rows: list[dict], columns: list[str], path: Path) -> Path:
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns)
         writer.writeheader()
-        writer.writerows({k: ("" if row.get(k) is None else row[k]) for k in columns} for row in rows)
+        writer.writerows({k: fixed(k, row.get(k)) for k in columns} for row in rows)
     return path
 
 
@@ -72,7 +112,7 @@ class CsvLog:
         self._writer.writeheader()
 
     def write(self, rows: list[dict]) -> None:
-        self._writer.writerows(rows)
+        self._writer.writerows({k: fixed(k, v) for k, v in row.items()} for row in rows)
 
     def flush(self) -> None:
         self._handle.flush()

@@ -8,6 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from fer_demo.compare import compared_labels
 from fer_demo.labels import CANONICAL_LABELS
 from fer_demo.palette import EMOTION_COLOURS, MODEL_COLOURS, face_colour_css
 from fer_demo.pipeline import FaceResult, ImageAnalysis
@@ -51,15 +52,19 @@ def probability_chart(faces: Sequence[FaceResult], title: str = "") -> go.Figure
 def comparison_chart(
     analyses: Sequence[ImageAnalysis], agreements: Sequence[tuple[str, int, int]]
 ) -> go.Figure:
-    """One panel per face, bars per model over every canonical label (absent labels have no bar)."""
+    """One panel per face, bars per model over the labels some compared model has (a model
+    without one has no bar there)."""
     if not analyses or not analyses[0].faces:
         return empty_figure("No faces found")
     faces = len(analyses[0].faces)
+    labels = compared_labels(analyses)
+    height = 300 * faces + 80
     titles = [
         f"Face #{i + 1}: {count} of {total} models say {label}"
         for i, (label, count, total) in enumerate(agreements)
     ]
-    figure = make_subplots(rows=faces, cols=1, subplot_titles=titles, vertical_spacing=0.12 / max(faces, 1))
+    # 70 px between panels: the x labels of one and the title of the next never touch.
+    figure = make_subplots(rows=faces, cols=1, subplot_titles=titles, vertical_spacing=70 / height)
     for m, analysis in enumerate(analyses):
         for i, face in enumerate(analysis.faces):
             figure.add_bar(
@@ -68,15 +73,15 @@ def comparison_chart(
                 name=analysis.model,
                 legendgroup=analysis.model,
                 showlegend=i == 0,
-                x=list(CANONICAL_LABELS),
-                y=[face.probabilities.get(label) for label in CANONICAL_LABELS],
+                x=labels,
+                y=[face.probabilities.get(label) for label in labels],
                 marker_color=MODEL_COLOURS[m % len(MODEL_COLOURS)],
                 hovertemplate="%{x}: %{y:.1%}<extra>" + analysis.model + "</extra>",
             )
     figure.update_yaxes(range=[0, 1], tickformat=".0%")
     figure.update_layout(
         barmode="group",
-        height=300 * faces + 80,
+        height=height,
         legend={"orientation": "h", "y": -0.08},
         margin={"l": 50, "r": 20, "t": 40, "b": 40},
     )

@@ -5,6 +5,7 @@ Knows nothing of models: it takes an RGB image and :class:`FaceResult` s.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -28,13 +29,26 @@ def face_caption(face: FaceResult) -> str:
     return caption
 
 
+# The smallest place an annotated image is shown: the output panel on a 390 px wide phone. Labels
+# are sized so that there they are still MIN_LABEL_PX tall (a caption's box is about 1.1 times
+# its font size); anywhere larger they are larger.
+PHONE_VIEW = (360, 420)
+MIN_LABEL_PX = 14
+
+
+def label_font_size(width: int, height: int) -> int:
+    """Font size, in image pixels, that keeps a caption MIN_LABEL_PX tall on a phone's screen."""
+    shown = min(PHONE_VIEW[0] / width, PHONE_VIEW[1] / height, 1.0)
+    return max(12, math.ceil(MIN_LABEL_PX / 1.1 / shown))
+
+
 def annotate(image: np.ndarray, faces: Sequence[FaceResult]) -> np.ndarray:
     """Return a copy of an RGB uint8 image with every face's box and caption drawn."""
     canvas = Image.fromarray(image)
     draw = ImageDraw.Draw(canvas)
     height, width = image.shape[:2]
     line = max(2, round(max(width, height) / 400))
-    font = _font(max(12, round(max(width, height) / 50)))
+    font = _font(label_font_size(width, height))
     for face in faces:
         colour = face_colour(face.face - 1)
         x1, y1, x2, y2 = face.box

@@ -14,7 +14,7 @@ from fer_demo.config import Settings
 from fer_demo.errors import ModelUnavailableError
 from fer_demo.faces import DetectionOptions, FaceDetector
 from fer_demo.images import decode_image
-from fer_demo.models.specs import MODEL_SPECS
+from fer_demo.models.specs import MODEL_SPECS, PREFERRED_MODELS
 from fer_demo.models.weights import Availability, Progress
 from fer_demo.models.zoo import ModelZoo
 from fer_demo.pipeline import ImageAnalysis, analyze_image
@@ -88,6 +88,29 @@ class Studio:
     def ready_models(self) -> list[str]:
         """Models whose weights are on disk: usable now, without a download."""
         return [name for name in MODEL_SPECS if self._ready(name)]
+
+    def default_model(self) -> str:
+        """The model the app opens on: ``FER_DEMO_MODEL``, else the first of ``PREFERRED_MODELS``
+        whose weights are already here (the embedded one always is)."""
+        if self.settings.default_model:
+            return self.settings.default_model
+        return next(name for name in PREFERRED_MODELS if self._ready(name))
+
+    def skipped_models(self) -> dict[str, list[str]]:
+        """The models Compare leaves out (display names), grouped by why, in words for users."""
+        skipped: dict[str, list[str]] = {}
+        for name, spec in MODEL_SPECS.items():
+            status = self.availability(name)
+            if status.available and not status.needs_download:
+                continue
+            why = (
+                "weights not downloaded yet; Compare uses models already on this server, and choosing "
+                "one in the Model menu downloads it"
+                if status.available
+                else f"unavailable: {status.reason}"
+            )
+            skipped.setdefault(why, []).append(spec.display_name)
+        return skipped
 
     def _ready(self, name: str) -> bool:
         status = self.availability(name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 import gradio as gr
@@ -130,8 +131,11 @@ def test_compare_runs_every_ready_model_on_the_same_faces(client):
     _image, status, _plot, table, _csv, _json = client.predict(
         handle_file(str(EXAMPLES / "two-faces.jpg")), api_name="/compare_models"
     )
-    assert "Compared **1 model** (mini_xception) on 2 faces" in status
-    assert "Face #1: 1/1 agree on **Happiness**" in status
+    assert "Face #1: **1 of 1** models say **Happiness**" in status
+    assert "Ran 1 model: Mini-Xception FER2013" in status
+    # The nine others are named with why they were left out, not silently skipped.
+    skipped = re.search(r"Skipped (\d+) \(([^)]*)\): (.*)\.", status)
+    assert skipped and skipped.group(1) == "9" and "EmoNet 8-class" in skipped.group(3), status
     assert len(table["data"]) == 2
 
 

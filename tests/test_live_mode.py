@@ -116,7 +116,7 @@ def test_summaries_fill_the_same_csv_timeline_and_status_as_the_server_path(tmp_
     assert later.timeline is None and later.circumplex is None  # 0.5 s later: not due yet
     rows = list(csv.DictReader(session.export_csv().open()))
     assert len(rows) == 3 + 2 * 42  # faceless frames keep a row; then a row per face and frame
-    assert rows[0]["time"] == "0.0" and rows[0]["face_id"] == ""
+    assert rows[0]["time"] == "0.000" and rows[0]["face_id"] == ""
     assert {r["top_label"] for r in rows[3:]} == {"Happiness"} and {r["model"] for r in rows} == {
         "mini_xception"
     }

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import replace
 
 import numpy as np
+import pytest
 
-from fer_demo.export import face_columns, face_rows, write_csv, write_json
+from fer_demo.compare import agreement, comparison_rows
+from fer_demo.export import download_name, face_columns, face_rows, write_csv, write_json
 from fer_demo.palette import face_colour
 from fer_demo.pipeline import FaceResult, ImageAnalysis
-from fer_demo.plots import probability_chart
+from fer_demo.plots import comparison_chart, probability_chart
 from fer_demo.render import annotate, face_caption
 
 PROBS = {
@@ -72,9 +75,24 @@ def test_csv_has_one_row_per_face_in_canonical_columns(tmp_path):
     path = write_csv(face_rows(result), face_columns("mini_xception"), tmp_path / "faces.csv")
     rows = list(csv.DictReader(path.read_text().splitlines()))
     assert len(rows) == 2 and rows[1]["face"] == "2"
-    assert list(rows[0])[8:15] == list(PROBS)
-    assert float(rows[0]["Happiness"]) == 0.7 and rows[0]["model"] == "mini_xception"
+    assert list(rows[0])[:3] == ["face", "top_label", "top_probability"]  # what a reader wants first
+    assert list(rows[0])[3:10] == list(PROBS) and list(rows[0])[-5:-1] == ["x1", "y1", "x2", "y2"]
+    assert rows[0]["Happiness"] == "0.7000" and rows[0]["model"] == "mini_xception"
     assert "valence" not in rows[0]  # this model has none
+
+
+def test_csv_numbers_have_fixed_decimals_and_never_scientific_notation(tmp_path):
+    rows = [{"face": 1, "Fear": 8e-05, "x1": 12.345678, "time": 1 / 3, "valence": None, "model": "m"}]
+    path = write_csv(rows, ["face", "Fear", "x1", "time", "valence", "model"], tmp_path / "f.csv")
+    assert path.read_text().splitlines()[1] == "1,0.0001,12.3,0.333,,m"
+
+
+def test_download_names_say_which_photo_and_model_and_stay_in_their_folder():
+    assert download_name("/tmp/gradio/abc/Holiday photo (2).JPG", "enet_b0_7", "csv") == (
+        "Holiday-photo-2-enet_b0_7.csv"
+    )
+    assert download_name("../../etc/passwd", "m", "json") == "passwd-m.json"
+    assert download_name(None, "m", "csv") == "faces-m.csv"
 
 
 def test_csv_without_faces_still_has_its_header(tmp_path):
@@ -87,3 +105,32 @@ def test_json_round_trip(tmp_path):
     data = json.loads(path.read_text())
     assert data["faces"][0]["probabilities"]["Happiness"] == 0.7
     assert data["faces"][0]["box"] == [20.0, 30.0, 60.0, 80.0]
+
+
+def test_a_comparison_shows_only_the_classes_and_outputs_its_models_have():
+    """Seven-class models only: no Contempt axis or column, no empty valence/arousal columns."""
+    seven = [analysis(face(1), face(2)), replace(analysis(face(1), face(2)), model="enet_b0_7")]
+    columns, rows = comparison_rows(seven)
+    assert "Contempt" not in columns and "valence" not in columns and len(rows) == 4
+    figure = comparison_chart(seven, agreement(seven))
+    assert all(list(bar.x) == list(PROBS) for bar in figure.data)
+    layout = figure.layout
+    paper = layout.height - layout.margin.t - layout.margin.b
+    gap = (layout.yaxis.domain[0] - layout.yaxis2.domain[1]) * paper  # pixels between the panels
+    assert gap >= 55  # room for one panel's x labels and the next one's title (36 px before)
+    with_va = [*seven, replace(analysis(face(1, valence=0.2, arousal=0.1), face(2, valence=0.0, arousal=0.0)),
+                               model="enet_b0_8_va_mtl")]  # fmt: skip
+    assert "valence" in comparison_rows(with_va)[0]
+
+
+@pytest.mark.parametrize("size", [(300, 300), (640, 480), (2000, 1333), (4032, 3024), (1080, 1920)])
+def test_box_labels_stay_at_least_14_px_tall_on_a_phone(size):
+    """The label is measured on the drawn image, then scaled as the image panel of a 390 px phone
+    shows it (360 x 420 at most): a 2000 px photo's labels were about 5 px there."""
+    width, height = size
+    box = (width * 0.4, height * 0.5, width * 0.6, height * 0.7)
+    out = annotate(np.full((height, width, 3), 255, np.uint8), [face(1, box=box)])
+    column = out[: round(box[1]), round(box[0]) + 3]  # straight up from the box, through the label
+    label_rows = int((column == face_colour(0)).all(axis=1).sum())
+    shown = min(360 / width, 420 / height, 1.0)
+    assert label_rows * shown >= 14, f"{label_rows} px label shown at {label_rows * shown:.1f} px"

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
 
 from fer_demo.config import Settings
 from fer_demo.labels import canonical_label
-from fer_demo.models.specs import MODEL_SPECS, TEMPORAL_SPECS, get_spec
+from fer_demo.models.specs import MODEL_SPECS, PREFERRED_MODELS, TEMPORAL_SPECS, get_spec
 from fer_demo.models.weights import WeightStore
 from fer_demo.models.zoo import ARCHITECTURES, STATE_READERS
+from fer_demo.studio import Studio
+
+from .checkpoints.emo_affectnet import write_static_checkpoint
 
 SPECS = sorted(MODEL_SPECS.values(), key=lambda spec: spec.name)
 MISSION_MODELS = {
@@ -51,11 +56,24 @@ def test_architecture_outputs_match_the_labels(spec):
     assert tuple(out.shape) == (1, spec.num_outputs)
 
 
-def test_default_model_is_registered_and_works_offline(tmp_path, monkeypatch):
+def test_with_no_weights_here_the_app_opens_on_the_embedded_model_offline(tmp_path, monkeypatch):
     monkeypatch.setenv("FER_DEMO_OFFLINE", "1")
-    spec = get_spec(Settings().default_model)
+    studio = Studio(Settings(weights_dir=tmp_path))
+    spec = get_spec(studio.default_model())
+    assert spec.name == "mini_xception" and PREFERRED_MODELS[-1] == spec.name
     status = WeightStore(tmp_path).availability(spec.weights)
     assert status.available and not status.needs_download
+
+
+def test_the_app_opens_on_the_best_model_whose_weights_are_here_unless_told(tmp_path, monkeypatch):
+    """A Space with preloaded weights must not open on the FER2013 model (issue: laughing audience
+    labelled Anger); FER_DEMO_MODEL still decides when set."""
+    write_static_checkpoint(tmp_path / "FER_static_ResNet50_AffectNet.pt")
+    assert Studio(Settings(weights_dir=tmp_path)).default_model() == "emo_affectnet_resnet50"
+    monkeypatch.setenv("FER_DEMO_MODEL", "mini_xception")
+    settings = replace(Settings.from_env(), weights_dir=tmp_path)
+    assert Studio(settings).default_model() == "mini_xception"
+    assert set(PREFERRED_MODELS) == set(MODEL_SPECS)  # every model has its place
 
 
 def test_unknown_model_lists_the_known_ones():

@@ -367,6 +367,22 @@ MODEL_SPECS: dict[str, ModelSpec] = {
 }
 TEMPORAL_SPECS: dict[str, TemporalSpec] = {spec.name: spec for spec in EMO_AFFECTNET_LSTMS}
 
+# Which model the app opens on, the first whose weights are here: 8 expressions with valence and
+# arousal at webcam speed first, then by AffectNet accuracy, the slow EmoNet and the embedded
+# FER2013 model (trained on small grey faces, weakest on real photos) last.
+PREFERRED_MODELS = (
+    "enet_b0_8_va_mtl",
+    "emo_affectnet_resnet50",
+    "enet_b2_8",
+    "enet_b0_8_best_afew",
+    "enet_b2_7",
+    "enet_b0_7",
+    "enet_b0_8_best_vgaf",
+    "emonet_8",
+    "emonet_5",
+    "mini_xception",
+)
+
 
 @dataclass(frozen=True)
 class EmbedderSpec:

@@ -76,9 +76,24 @@ def relax_queue_polling(demo: gr.Blocks, every: float = 0.01, progress_every: fl
         queue.progress_update_sleep_when_free = max(queue.progress_update_sleep_when_free, progress_every)
 
 
+# Gradio's default theme loads Source Sans Pro at 400 and 600 only, so the bold heading fell back
+# to a heavier system font; its 700 file ships with Gradio too.
+THEME = gr.themes.Default(
+    font=[
+        gr.themes.LocalFont("Source Sans Pro", weights=(400, 600, 700)),
+        "ui-sans-serif",
+        "system-ui",
+        "sans-serif",
+    ]
+)
+
+
 def launch_options(demo: gr.Blocks) -> dict:
-    """What ``demo.launch`` needs besides its own arguments: the live mode's file server."""
-    return {"app_kwargs": {"middleware": [Middleware(AssetMiddleware, server=demo.live_assets)]}}
+    """What ``demo.launch`` needs besides its own arguments: the live mode's file server, the theme."""
+    return {
+        "app_kwargs": {"middleware": [Middleware(AssetMiddleware, server=demo.live_assets)]},
+        "theme": THEME,
+    }
 
 
 def animation_as_video(studio: Studio) -> Callable:

@@ -11,7 +11,7 @@ from fer_demo.ui.request_guard import payload_path, received_file
 
 
 def register_api(studio: Studio) -> None:
-    default = studio.settings.default_model
+    default = studio.default_model()
     detection = studio.settings.detection
 
     @user_errors

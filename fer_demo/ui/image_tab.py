@@ -11,7 +11,7 @@ import pandas as pd
 from fer_demo.animation import is_animation
 from fer_demo.compare import agreement, comparison_rows
 from fer_demo.downloads import new_export_dir
-from fer_demo.export import face_columns, face_rows, write_csv, write_json
+from fer_demo.export import download_name, face_columns, face_rows, table_frame, write_csv, write_json
 from fer_demo.models.specs import get_spec
 from fer_demo.plots import comparison_chart, empty_figure, probability_chart
 from fer_demo.render import annotate
@@ -46,7 +46,7 @@ def with_notes(summary: str, notes: tuple[str, ...]) -> str:
 
 def build_image_tab(studio: Studio) -> tuple[gr.Image, gr.Button]:
     """The tab; returns its photo input and the button that sends an animation to the Video tab."""
-    default = studio.settings.default_model
+    default = studio.default_model()
     with gr.Tab("Image", id="image"):
         with gr.Row():
             with gr.Column(scale=1):
@@ -126,9 +126,10 @@ def build_image_tab(studio: Studio) -> tuple[gr.Image, gr.Button]:
         )
         columns, rows = face_columns(model_name), face_rows(analysis)
         folder = new_export_dir()
-        csv_path = write_csv(rows, columns, folder / f"faces-{model_name}.csv")
+        csv_path = write_csv(rows, columns, folder / download_name(path, model_name, "csv"))
         json_path = write_json(
-            {**analysis.to_dict(), "notes": list(image.notes)}, folder / f"faces-{model_name}.json"
+            {**analysis.to_dict(), "notes": list(image.notes)},
+            folder / download_name(path, model_name, "json"),
         )
         if count == 0:
             gr.Warning(NO_FACES)
@@ -137,7 +138,7 @@ def build_image_tab(studio: Studio) -> tuple[gr.Image, gr.Button]:
             annotate(image.pixels, analysis.faces),
             with_notes(analysis_summary(count, analysis.model_display_name, elapsed), image.notes),
             figure,
-            pd.DataFrame(rows, columns=columns),
+            table_frame(rows, columns),
             str(csv_path),
             str(json_path),
         )
@@ -150,27 +151,29 @@ def build_image_tab(studio: Studio) -> tuple[gr.Image, gr.Button]:
         agreements = agreement(analyses)
         columns, rows = comparison_rows(analyses)
         folder = new_export_dir()
-        csv_path = write_csv(rows, columns, folder / "faces-compared.csv")
-        json_path = write_json({"models": [a.to_dict() for a in analyses]}, folder / "faces-compared.json")
-        names = ", ".join(a.model for a in analyses)
+        csv_path = write_csv(rows, columns, folder / download_name(path, "compared", "csv"))
+        document = {"models": [a.to_dict() for a in analyses]}
+        json_path = write_json(document, folder / download_name(path, "compared", "json"))
+        ran = f"Ran {len(analyses)} model{'s' if len(analyses) != 1 else ''}: " + ", ".join(
+            a.model_display_name for a in analyses
+        )
+        skipped = [f"Skipped {len(names)} ({why}): {', '.join(names)}."
+                   for why, names in studio.skipped_models().items()]  # fmt: skip
         if not agreements:
             gr.Warning(NO_FACES)
-            message = f"**No faces found**. Models ready: {names}."
+            verdicts = "**No faces found**."
         else:
-            plural = "s" if len(analyses) != 1 else ""
-            message = (
-                f"Compared **{len(analyses)} model{plural}** ({names}) on {len(agreements)} faces. "
-                + " ".join(
-                    f"Face #{i + 1}: {count}/{total} agree on **{label}**."
-                    for i, (label, count, total) in enumerate(agreements)
-                )
+            verdicts = " ".join(
+                f"Face #{i + 1}: **{count} of {total}** models say **{label}**."
+                for i, (label, count, total) in enumerate(agreements)
             )
+        message = "\n\n".join([verdicts, f"{ran}.", *skipped])
         faces = analyses[0].faces if analyses else []
         return (
             annotate(image.pixels, faces),
             with_notes(message, image.notes),
             comparison_chart(analyses, agreements),
-            pd.DataFrame(rows, columns=columns),
+            table_frame(rows, columns),
             str(csv_path),
             str(json_path),
         )

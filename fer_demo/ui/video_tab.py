@@ -11,7 +11,7 @@ import pandas as pd
 from fer_demo.downloads import new_export_dir
 from fer_demo.durations import duration_text
 from fer_demo.errors import ModelUnavailableError
-from fer_demo.export import write_csv, write_json
+from fer_demo.export import download_name, table_frame, write_csv, write_json
 from fer_demo.models.specs import FACE_EMBEDDER
 from fer_demo.persons import DEFAULT_LINK_THRESHOLD, TrackSamples
 from fer_demo.plots import circumplex, emotion_timeline, valence_arousal_timeline
@@ -80,7 +80,7 @@ def person_gallery(result: VideoResult) -> list[tuple]:
 
 def build_video_tab(studio: Studio, jobs: VideoJobs) -> gr.Video:
     """The tab; returns its video input (the image tab sends animations to it)."""
-    default = studio.settings.default_model
+    default = studio.default_model()
     with gr.Tab("Video", id="video"):
         with gr.Row():
             with gr.Column(scale=1):
@@ -229,7 +229,7 @@ def build_video_tab(studio: Studio, jobs: VideoJobs) -> gr.Video:
                     frame = gr.Image(event.preview, visible=True) if event.preview is not None else gr.skip()
                     yield (progress_text(event), frame, *([gr.skip()] * (len(outputs) - 2)))
                     continue
-                yield finished(event, output.parent, note)
+                yield finished(event, output.parent, note, path)
         finally:
             jobs.finish(request.session_hash, stop)
 
@@ -242,7 +242,7 @@ def build_video_tab(studio: Studio, jobs: VideoJobs) -> gr.Video:
         except ModelUnavailableError as error:
             return None, f"Each track is reported as a face: {error}"
 
-    def finished(result: VideoResult, folder, note: str) -> tuple:
+    def finished(result: VideoResult, folder, note: str, source: str) -> tuple:
         log.info(
             "video %d frames %.1fs in %.1fs (%s)",
             result.frames,
@@ -250,8 +250,10 @@ def build_video_tab(studio: Studio, jobs: VideoJobs) -> gr.Video:
             result.elapsed,
             result.model,
         )
-        csv_path = write_csv(result.records, result.columns(), folder / f"faces-{result.model}.csv")
-        json_path = write_json(result.document(), folder / f"faces-{result.model}.json")
+        csv_path = write_csv(
+            result.records, result.columns(), folder / download_name(source, result.model, "csv")
+        )
+        json_path = write_json(result.document(), folder / download_name(source, result.model, "json"))
         if not result.summary and not result.cancelled:
             gr.Warning("No faces found in this video.")
         groups = by_face(result.reported_records(), "person")
@@ -265,7 +267,7 @@ def build_video_tab(studio: Studio, jobs: VideoJobs) -> gr.Video:
             valence_arousal_timeline(groups, cuts=result.cuts, name=name),
             circumplex(groups, name=name),
             person_gallery(result),
-            pd.DataFrame(table, columns=SUMMARY_COLUMNS),
+            table_frame(table, SUMMARY_COLUMNS),
             str(csv_path),
             str(json_path),
         )

@@ -166,7 +166,7 @@ def mode_for(model_name: str, mode: str) -> str:
 def build_webcam_tab(studio: Studio, page: LivePage) -> Callable:
     """The tab; returns what the page's load event must run (the live page's configuration)."""
     settings = studio.settings
-    default = settings.default_model
+    default = studio.default_model()
     default_mode = mode_for(default, "live")
     with gr.Tab("Webcam", id="webcam"):
         with gr.Column(visible=default_mode == "live") as live_box:

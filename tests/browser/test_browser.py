@@ -185,3 +185,22 @@ def test_every_control_has_a_label_and_is_keyboard_reachable(page, app_url):
             break
     else:
         pytest.fail("'Analyse faces' cannot be reached with the keyboard")
+
+
+FONT_WEIGHTS_JS = """async () => {
+  await document.fonts.ready;
+  const used = [...document.querySelectorAll("h1, h2, button, strong")]
+    .filter((e) => e.offsetParent !== null && getComputedStyle(e).fontFamily.includes("Source Sans Pro"))
+    .map((e) => getComputedStyle(e).fontWeight);
+  const declared = [...document.fonts].filter((f) => f.family.replace(/['"]/g, "") === "Source Sans Pro")
+    .map((f) => f.weight);
+  return { used: [...new Set(used)], declared: [...new Set(declared)] };
+}"""
+
+
+def test_every_font_weight_the_page_uses_is_one_it_loads(page, app_url):
+    """No heading or button falls back to a heavier system font for want of its weight's file."""
+    page.goto(app_url)
+    page.locator("h1").first.wait_for()
+    fonts = page.evaluate(FONT_WEIGHTS_JS)
+    assert fonts["used"] and set(fonts["used"]) <= set(fonts["declared"]), fonts
