@@ -19,7 +19,8 @@ from tests.multishot import make_multishot_clip  # noqa: E402
 
 def main() -> None:
     clip = make_multishot_clip(ROOT / "examples" / "four-shots.mp4")
-    print(f"{clip.path}: {clip.frames} frames, cuts at {clip.cuts} s, {clip.path.stat().st_size / 1e3:.0f} kB")
+    size = clip.path.stat().st_size / 1e3
+    print(f"{clip.path}: {clip.frames} frames, cuts at {clip.cuts} s, {size:.0f} kB")
 
 
 if __name__ == "__main__":
