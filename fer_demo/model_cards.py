@@ -15,11 +15,42 @@ def weights_status(availability: Availability) -> str:
     return f"**unavailable**: {availability.reason}. To use it, {availability.fix}."
 
 
+def short_status(availability: Availability) -> str:
+    """One or two words for a table or a menu: ready, downloads on first use, unavailable."""
+    if availability.available:
+        return "downloads on first use" if availability.needs_download else "ready"
+    return "unavailable"
+
+
+def outputs_text(spec: ModelSpec) -> str:
+    return f"{len(spec.labels)} classes" + (" + V/A" if spec.has_valence_arousal else "")
+
+
+def short_licence(spec: ModelSpec) -> str:
+    """The licence's name without its explanation: "CC BY-NC-ND 4.0", "Apache-2.0"."""
+    return spec.license.split("(")[0].split(";")[0].strip()
+
+
+def status_table(rows: list[tuple[ModelSpec, Availability]], embedder: tuple[str, Availability]) -> str:
+    """Every model on one screen: name, outputs (V/A: valence and arousal), weight status (with why
+    when unavailable), license; short cells, so it reads on a phone."""
+    lines = ["| model | outputs | weights | license |", "|---|---|---|---|"]
+    for spec, availability in rows:
+        status = short_status(availability)
+        if not availability.available:
+            status += f": {availability.reason}"
+        lines.append(f"| {spec.display_name} | {outputs_text(spec)} | {status} | {short_licence(spec)} |")
+    name, availability = embedder
+    lines.append(f"| {name}: links a person's tracks in videos | face embedding | "
+                 f"{short_status(availability)} | MIT |")  # fmt: skip
+    return "\n".join(lines)
+
+
 def model_card(spec: ModelSpec, availability: Availability) -> str:
     """A Markdown card: paper, outputs, labels, input, accuracy, license, weights."""
     outputs = f"{len(spec.labels)} expression probabilities"
     if spec.has_valence_arousal:
-        outputs += " + valence and arousal in [-1, 1]"
+        outputs += " + valence and arousal in [-1, 1]"  # the card says more than the table
     labels = ", ".join(
         f"{i}: {label}" + (f" ({canonical_label(label)})" if canonical_label(label) != label else "")
         for i, label in enumerate(spec.labels)

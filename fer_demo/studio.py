@@ -73,17 +73,18 @@ class Studio:
         return Path(path)
 
     def model_choices(self) -> list[tuple[str, str]]:
-        """(label, name) for a dropdown: every registered model, its weight status in the label."""
-        choices = []
+        """(label, name) for a model menu: ready models first, then those that download on first
+        use, then the unavailable ones; each label says which (a failed download shows at once)."""
+        groups: dict[str, list[tuple[str, str]]] = {"ready": [], "download": [], "unavailable": []}
         for name, spec in MODEL_SPECS.items():
             status = self.availability(name)
-            label = spec.display_name
             if not status.available:
-                label += " (unavailable)"
+                groups["unavailable"].append((f"{spec.display_name} (unavailable)", name))
             elif status.needs_download:
-                label += " (downloads on first use)"
-            choices.append((label, name))
-        return choices
+                groups["download"].append((f"{spec.display_name} (downloads on first use)", name))
+            else:
+                groups["ready"].append((f"{spec.display_name} (ready)", name))
+        return [choice for group in groups.values() for choice in group]
 
     def ready_models(self) -> list[str]:
         """Models whose weights are on disk: usable now, without a download."""

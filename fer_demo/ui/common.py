@@ -130,6 +130,18 @@ def model_note(studio: Studio, name: str) -> str:
     )
 
 
+def refresh_on_focus(model: gr.Dropdown, studio: Studio) -> None:
+    """Re-read every model's status when the menu is opened: a download that failed, or weights
+    put in place, show in the labels without reloading the page."""
+    model.focus(
+        lambda: gr.Dropdown(choices=studio.model_choices()),
+        None,
+        model,
+        queue=False,
+        api_visibility="private",
+    )
+
+
 def temporal_options(model_name: str) -> dict:
     """Choices of the temporal-model picker: the model's LSTMs, shown only for models that have them."""
     names = get_spec(model_name).temporal_models

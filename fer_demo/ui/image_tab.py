@@ -22,6 +22,7 @@ from fer_demo.ui.common import (
     detection_options,
     download_progress,
     model_note,
+    refresh_on_focus,
     user_errors,
 )
 from fer_demo.ui.request_guard import accept_received_files
@@ -66,6 +67,7 @@ def build_image_tab(studio: Studio) -> tuple[gr.Image, gr.Button]:
                     value=default,
                     label="Model",
                     info="Unavailable models say why and how to get their weights.",
+                    elem_id="image-tab-model",
                 )
                 note = gr.Markdown(model_note(studio, default))
                 with gr.Accordion("Face detection", open=False):
@@ -98,6 +100,7 @@ def build_image_tab(studio: Studio) -> tuple[gr.Image, gr.Button]:
             json_file = gr.File(label="JSON", interactive=False)
 
     model.change(lambda name: model_note(studio, name), model, note, api_name="model_info", queue=False)
+    refresh_on_focus(model, studio)
 
     @user_errors
     def run(

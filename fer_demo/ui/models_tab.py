@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import gradio as gr
 
-from fer_demo.model_cards import model_card
-from fer_demo.models.specs import MODEL_SPECS
+from fer_demo.model_cards import model_card, status_table
+from fer_demo.models.specs import FACE_EMBEDDER, MODEL_SPECS
 from fer_demo.studio import Studio
 
 INTRO = """Every model the studio serves, with its paper, outputs, input contract, the authors'
@@ -21,9 +21,17 @@ def all_cards(studio: Studio) -> str:
     )
 
 
+def summary(studio: Studio) -> str:
+    rows = [(spec, studio.availability(name)) for name, spec in MODEL_SPECS.items()]
+    return status_table(rows, (FACE_EMBEDDER.display_name, studio.zoo.embedder_availability()))
+
+
 def build_models_tab(studio: Studio) -> None:
     with gr.Tab("About the models", id="models"):
         gr.Markdown(INTRO)
         refresh = gr.Button("Refresh weight status", size="sm")
-        cards = gr.Markdown(all_cards(studio), elem_id="model-cards")
-    refresh.click(lambda: all_cards(studio), None, cards, api_name="model_cards", queue=False)
+        table = gr.Markdown(summary(studio), elem_id="model-table")
+        with gr.Accordion("Model cards: papers, labels, input contracts, sources", open=False):
+            cards = gr.Markdown(all_cards(studio), elem_id="model-cards")
+    refresh.click(lambda: (summary(studio), all_cards(studio)), None, [table, cards], api_name="model_cards",
+                  queue=False)  # fmt: skip

@@ -25,6 +25,7 @@ from fer_demo.ui.common import (
     detection_options,
     download_progress,
     follow_model,
+    refresh_on_focus,
     temporal_options,
     user_errors,
 )
@@ -177,6 +178,7 @@ def build_video_tab(studio: Studio, jobs: VideoJobs) -> gr.Video:
             json_file = gr.File(label="JSON", interactive=False)
 
     follow_model(model, temporal, api_name="video_temporal_models")
+    refresh_on_focus(model, studio)
     outputs = [
         status,
         preview,

@@ -37,6 +37,7 @@ from fer_demo.ui.common import (
     download_progress,
     follow_model,
     model_note,
+    refresh_on_focus,
     temporal_options,
     user_errors,
 )
@@ -277,6 +278,7 @@ def build_webcam_tab(studio: Studio, page: LivePage) -> Callable:
     )
     live_view.fallback(lambda: "server", None, mode, api_name=False, **QUICK)
     follow_model(model, temporal, api_name="webcam_temporal_models")
+    refresh_on_focus(model, studio)
 
     def reset_session(session: LiveSession | None) -> tuple:
         if session is not None:

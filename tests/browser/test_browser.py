@@ -151,7 +151,17 @@ def test_webcam_tab_looks_live_and_says_what_it_sees(laptop, app_url):
 
 def test_models_tab_lists_every_model_with_its_status(page, app_url):
     open_tab(page, app_url, "About the models")
+    table = page.locator("#model-table table")
+    rows = table.locator("tbody tr")
+    assert rows.count() == len(MODEL_NAMES) + 1  # every model, and the face-recognition network
+    statuses = [rows.nth(i).locator("td").nth(2).inner_text() for i in range(rows.count())]
+    assert statuses.count("ready") == 1 and all(
+        s in ("ready", "downloads on first use") or s.startswith("unavailable: ") for s in statuses
+    ), statuses
+    assert page.locator("#model-table").bounding_box()["height"] < 700  # one screen, not 5,000 px
+    page.get_by_text("Model cards: papers, labels, input contracts, sources").click()  # folded below
     cards = page.locator("#model-cards")
+    cards.locator("h3").first.wait_for()
     assert cards.locator("h3").count() == len(MODEL_NAMES)  # one card per model
     text = cards.inner_text()
     assert all(name in text for name in MODEL_NAMES)
@@ -196,6 +206,14 @@ FONT_WEIGHTS_JS = """async () => {
     .map((f) => f.weight);
   return { used: [...new Set(used)], declared: [...new Set(declared)] };
 }"""
+
+
+def test_the_model_menu_puts_ready_models_first_and_says_what_each_needs(page, app_url):
+    open_tab(page, app_url, "Image")
+    page.locator("#image-tab-model input").click()
+    options = page.get_by_role("option").all_inner_texts()
+    assert options[0].endswith("(ready)") and len(options) == len(MODEL_NAMES)
+    assert all(o.endswith(("(ready)", "(downloads on first use)", "(unavailable)")) for o in options)
 
 
 def test_every_font_weight_the_page_uses_is_one_it_loads(page, app_url):
