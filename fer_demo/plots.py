@@ -25,7 +25,11 @@ def empty_figure(message: str) -> go.Figure:
 
 
 def probability_chart(faces: Sequence[FaceResult], title: str = "") -> go.Figure:
-    """Grouped bars: one group per expression (canonical order), one bar per face."""
+    """Horizontal grouped bars: a row per expression (canonical order, top down), a bar per face.
+
+    Horizontal, so the expression names read in full at any width: upright tick labels under
+    vertical bars were rotated and clipped ("Happines") on a phone.
+    """
     if not faces:
         return empty_figure("No faces found")
     labels = [label for label in CANONICAL_LABELS if label in faces[0].probabilities]
@@ -33,18 +37,21 @@ def probability_chart(faces: Sequence[FaceResult], title: str = "") -> go.Figure
     for face in faces:
         figure.add_bar(
             name=f"Face #{face.face}",
-            x=labels,
-            y=[face.probabilities[label] for label in labels],
+            y=labels,
+            x=[face.probabilities[label] for label in labels],
+            orientation="h",
             marker_color=face_colour_css(face.face - 1),
-            hovertemplate="%{x}: %{y:.1%}<extra>Face #" + str(face.face) + "</extra>",
+            hovertemplate="%{y}: %{x:.1%}<extra>Face #" + str(face.face) + "</extra>",
         )
+    rows = len(labels) * max(1, min(len(faces), 4))
     figure.update_layout(
         title=title or None,
         barmode="group",
-        height=360,
-        yaxis={"title": "probability", "range": [0, 1], "tickformat": ".0%"},
-        legend={"orientation": "h", "y": -0.2},
-        margin={"l": 50, "r": 20, "t": 40 if title else 20, "b": 40},
+        height=max(300, 22 * rows + 110),
+        xaxis={"title": "probability", "range": [0, 1], "tickformat": ".0%"},
+        yaxis={"autorange": "reversed", "automargin": True},  # canonical order from the top
+        legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom", "traceorder": "normal"},
+        margin={"l": 10, "r": 20, "t": 60 if title else 40, "b": 40},
     )
     return figure
 

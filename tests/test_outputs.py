@@ -61,8 +61,8 @@ def test_caption_shows_valence_arousal_only_when_present():
 def test_chart_has_a_bar_group_per_label_and_a_trace_per_face():
     figure = probability_chart([face(1), face(2)])
     assert [trace.name for trace in figure.data] == ["Face #1", "Face #2"]
-    assert list(figure.data[0].x) == list(PROBS)
-    assert list(figure.data[0].y) == list(PROBS.values())
+    assert list(figure.data[0].y) == list(PROBS) and figure.data[0].orientation == "h"
+    assert list(figure.data[0].x) == list(PROBS.values())
 
 
 def test_chart_without_faces_says_so():

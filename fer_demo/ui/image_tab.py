@@ -183,7 +183,8 @@ def build_image_tab(studio: Studio) -> tuple[gr.Image, gr.Button]:
 
     outputs = [image_out, status, chart, table, csv_file, json_file]
     analysis_inputs = [image_in, model, threshold, min_face]
-    analyse.click(run, analysis_inputs, outputs, api_name="analyze_image", **QUICK)
+    # On a phone the results are below the controls: pressing a button scrolls to them.
+    analyse.click(run, analysis_inputs, outputs, api_name="analyze_image", scroll_to_output=True, **QUICK)
 
     def refresh(path: str | None, model_name: str, threshold: float, min_face: float, progress=gr.Progress()):  # noqa: B008
         """A new photo (upload, paste or example) or model: analysed at once; no photo: nothing shown."""
@@ -194,7 +195,9 @@ def build_image_tab(studio: Studio) -> tuple[gr.Image, gr.Button]:
     image_in.change(refresh, analysis_inputs, outputs, api_visibility="private", **QUICK)
     model.change(refresh, analysis_inputs, outputs, api_visibility="private", **QUICK)
     compare_inputs = [image_in, threshold, min_face]
-    compare.click(run_comparison, compare_inputs, outputs, api_name="compare_models", **QUICK)
+    compare.click(
+        run_comparison, compare_inputs, outputs, api_name="compare_models", scroll_to_output=True, **QUICK
+    )
 
     def offer_video(path: str | None) -> gr.Button:
         animated = bool(path) and is_animation(path, studio.settings.max_image_pixels)

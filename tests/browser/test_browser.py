@@ -216,6 +216,27 @@ def test_the_model_menu_puts_ready_models_first_and_says_what_each_needs(page, a
     assert all(o.endswith(("(ready)", "(downloads on first use)", "(unavailable)")) for o in options)
 
 
+CLIPPED_TICKS_JS = """() => {
+  const svg = document.querySelector("#image-chart .main-svg");
+  const frame = svg.getBoundingClientRect();
+  return [...document.querySelectorAll("#image-chart .xtick text, #image-chart .ytick text")].map((t) => {
+    const box = t.getBoundingClientRect();
+    const inside = box.left >= frame.left - 1 && box.right <= frame.right + 1;
+    return { text: t.textContent, inside, rotated: (t.getAttribute("transform") || "").includes("rotate") };
+  });
+}"""
+
+
+def test_chart_labels_are_whole_and_upright_on_a_phone(phone, app_url):
+    open_tab(phone, app_url, "Image")
+    phone.get_by_text("Two faces", exact=True).first.click()
+    phone.locator("#image-chart .ytick text").first.wait_for()
+    ticks = phone.evaluate(CLIPPED_TICKS_JS)
+    names = {t["text"] for t in ticks}
+    assert {"Neutral", "Happiness", "Surprise", "Disgust"} <= names  # whole words, not "Happines"
+    assert all(t["inside"] and not t["rotated"] for t in ticks), [t for t in ticks if not t["inside"]]
+
+
 def test_every_font_weight_the_page_uses_is_one_it_loads(page, app_url):
     """No heading or button falls back to a heavier system font for want of its weight's file."""
     page.goto(app_url)
