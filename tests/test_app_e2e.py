@@ -54,9 +54,10 @@ def test_astronaut_is_one_happy_face(client):
 
 
 def test_two_faces_in_the_ui_endpoint_with_csv(client):
-    image, status, _plot, table, csv_path, json_path = client.predict(
+    image, status, _plot, table, csv_path, json_path, cards = client.predict(
         handle_file(str(EXAMPLES / "two-faces.jpg")), "mini_xception", api_name="/analyze_image"
     )
+    assert cards.count('class="fer-card"') == 2 and "#1 Happiness" in cards  # a card per face
     assert "2 faces" in status
     assert Image.open(image).size == (1024, 512)
     assert len(table["data"]) == 2
@@ -128,7 +129,7 @@ def test_models_endpoint_lists_every_model_with_its_status(client):
 
 
 def test_compare_runs_every_ready_model_on_the_same_faces(client):
-    _image, status, _plot, table, _csv, _json = client.predict(
+    _image, status, _plot, table, _csv, _json, _cards = client.predict(
         handle_file(str(EXAMPLES / "two-faces.jpg")), api_name="/compare_models"
     )
     assert "Face #1: **1 of 1** models say **Happiness**" in status

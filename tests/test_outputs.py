@@ -11,6 +11,7 @@ import pytest
 
 from fer_demo.compare import agreement, comparison_rows
 from fer_demo.export import download_name, face_columns, face_rows, write_csv, write_json
+from fer_demo.face_cards import face_cards
 from fer_demo.palette import face_colour
 from fer_demo.pipeline import FaceResult, ImageAnalysis
 from fer_demo.plots import comparison_chart, probability_chart
@@ -134,3 +135,13 @@ def test_box_labels_stay_at_least_14_px_tall_on_a_phone(size):
     label_rows = int((column == face_colour(0)).all(axis=1).sum())
     shown = min(360 / width, 420 / height, 1.0)
     assert label_rows * shown >= 14, f"{label_rows} px label shown at {label_rows * shown:.1f} px"
+
+
+def test_each_face_gets_a_card_with_its_picture_verdict_bars_and_valence_arousal():
+    image = np.full((120, 160, 3), 200, np.uint8)
+    result = analysis(face(1), face(2, box=(100.0, 40.0, 150.0, 100.0), valence=0.41, arousal=-0.12))
+    cards = face_cards(image, result)
+    assert cards.count('class="fer-card"') == 2 and cards.count("data:image/jpeg;base64,") == 2
+    assert "#1 Happiness 70%" in cards and cards.count('class="bar"') == 2 * len(PROBS)
+    assert "valence +0.41 · arousal -0.12" in cards and cards.count('class="va"') == 1
+    assert face_cards(image, analysis()) == ""

@@ -12,6 +12,7 @@ from fer_demo.animation import is_animation
 from fer_demo.compare import agreement, comparison_rows
 from fer_demo.downloads import new_export_dir
 from fer_demo.export import download_name, face_columns, face_rows, table_frame, write_csv, write_json
+from fer_demo.face_cards import face_cards
 from fer_demo.models.specs import get_spec
 from fer_demo.plots import comparison_chart, empty_figure, probability_chart
 from fer_demo.render import annotate
@@ -92,6 +93,7 @@ def build_image_tab(studio: Studio) -> tuple[gr.Image, gr.Button]:
                 )
                 status = gr.Markdown(elem_id="image-status")
                 as_video = gr.Button("Analyse every frame in the Video tab", visible=False, size="sm")
+                cards = gr.HTML(elem_id="image-faces")  # each face's picture and numbers, by the photo
         chart = gr.Plot(label="Expression probabilities per face", elem_id="image-chart")
         empty = pd.DataFrame(columns=face_columns(default))
         table = gr.Dataframe(empty, label="Results per face", interactive=False)  # scrolls sideways on phones
@@ -144,6 +146,7 @@ def build_image_tab(studio: Studio) -> tuple[gr.Image, gr.Button]:
             table_frame(rows, columns),
             str(csv_path),
             str(json_path),
+            face_cards(image.pixels, analysis),
         )
 
     @user_errors
@@ -179,9 +182,10 @@ def build_image_tab(studio: Studio) -> tuple[gr.Image, gr.Button]:
             table_frame(rows, columns),
             str(csv_path),
             str(json_path),
+            face_cards(image.pixels, analyses[0]) if analyses else "",
         )
 
-    outputs = [image_out, status, chart, table, csv_file, json_file]
+    outputs = [image_out, status, chart, table, csv_file, json_file, cards]
     analysis_inputs = [image_in, model, threshold, min_face]
     # On a phone the results are below the controls: pressing a button scrolls to them.
     analyse.click(run, analysis_inputs, outputs, api_name="analyze_image", scroll_to_output=True, **QUICK)
@@ -189,7 +193,7 @@ def build_image_tab(studio: Studio) -> tuple[gr.Image, gr.Button]:
     def refresh(path: str | None, model_name: str, threshold: float, min_face: float, progress=gr.Progress()):  # noqa: B008
         """A new photo (upload, paste or example) or model: analysed at once; no photo: nothing shown."""
         if not path:
-            return None, "", None, pd.DataFrame(columns=face_columns(model_name)), None, None
+            return None, "", None, pd.DataFrame(columns=face_columns(model_name)), None, None, ""
         return run(path, model_name, threshold, min_face, progress)
 
     image_in.change(refresh, analysis_inputs, outputs, api_visibility="private", **QUICK)

@@ -67,6 +67,9 @@ def test_an_image_example_click_shows_its_result_and_a_new_photo_replaces_it(pag
     page.get_by_text("Two faces", exact=True).first.click()
     status = page.locator("#image-status")
     status.filter(has_text="2 faces").wait_for()  # analysed on the click, no button pressed
+    cards = page.locator("#image-faces .fer-card")
+    assert cards.count() == 2 and cards.first.locator("img").evaluate("img => img.naturalWidth") > 0
+    assert "Happiness" in cards.first.locator(".verdict").inner_text()
     upload(page, "#image-input input[type=file]", EXAMPLES / "biden-portrait.jpg")
     status.filter(has_text="1 face").wait_for()  # the old result does not linger beside the new photo
     traces = page.locator("#image-chart .js-plotly-plot .bars .point")
