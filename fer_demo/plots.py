@@ -59,16 +59,16 @@ def probability_chart(faces: Sequence[FaceResult], title: str = "") -> go.Figure
 def comparison_chart(
     analyses: Sequence[ImageAnalysis], agreements: Sequence[tuple[str, int, int]]
 ) -> go.Figure:
-    """One panel per face, bars per model over the labels some compared model has (a model
-    without one has no bar there)."""
+    """One panel per face, a row per label some compared model has (horizontal bars, names whole
+    on a phone), a bar per model (a model without the label has no bar there)."""
     if not analyses or not analyses[0].faces:
         return empty_figure("No faces found")
     faces = len(analyses[0].faces)
     labels = compared_labels(analyses)
-    height = 300 * faces + 80
+    panel = max(240, 7 * len(labels) * len(analyses) + 60)
+    height = panel * faces + 120
     titles = [
-        f"Face #{i + 1}: {count} of {total} models say {label}"
-        for i, (label, count, total) in enumerate(agreements)
+        f"Face #{i + 1}: {count}/{total} say {label}" for i, (label, count, total) in enumerate(agreements)
     ]
     # 70 px between panels: the x labels of one and the title of the next never touch.
     figure = make_subplots(rows=faces, cols=1, subplot_titles=titles, vertical_spacing=70 / height)
@@ -80,17 +80,19 @@ def comparison_chart(
                 name=analysis.model,
                 legendgroup=analysis.model,
                 showlegend=i == 0,
-                x=labels,
-                y=[face.probabilities.get(label) for label in labels],
+                y=labels,
+                x=[face.probabilities.get(label) for label in labels],
+                orientation="h",
                 marker_color=MODEL_COLOURS[m % len(MODEL_COLOURS)],
-                hovertemplate="%{x}: %{y:.1%}<extra>" + analysis.model + "</extra>",
+                hovertemplate="%{y}: %{x:.1%}<extra>" + analysis.model + "</extra>",
             )
-    figure.update_yaxes(range=[0, 1], tickformat=".0%")
+    figure.update_xaxes(range=[0, 1], tickformat=".0%")
+    figure.update_yaxes(autorange="reversed", automargin=True)
     figure.update_layout(
         barmode="group",
         height=height,
-        legend={"orientation": "h", "y": -0.08},
-        margin={"l": 50, "r": 20, "t": 40, "b": 40},
+        legend={"orientation": "h", "x": 0, "y": -40 / (height - 100), "yanchor": "top"},  # under the axis
+        margin={"l": 10, "r": 20, "t": 60, "b": 40},  # the first title clear of the panel's label
     )
     return figure
 

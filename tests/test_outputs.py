@@ -114,7 +114,7 @@ def test_a_comparison_shows_only_the_classes_and_outputs_its_models_have():
     columns, rows = comparison_rows(seven)
     assert "Contempt" not in columns and "valence" not in columns and len(rows) == 4
     figure = comparison_chart(seven, agreement(seven))
-    assert all(list(bar.x) == list(PROBS) for bar in figure.data)
+    assert all(list(bar.y) == list(PROBS) and bar.orientation == "h" for bar in figure.data)
     layout = figure.layout
     paper = layout.height - layout.margin.t - layout.margin.b
     gap = (layout.yaxis.domain[0] - layout.yaxis2.domain[1]) * paper  # pixels between the panels
