@@ -11,6 +11,7 @@ import pandas as pd
 from fer_demo.animation import is_animation
 from fer_demo.compare import agreement, comparison_rows
 from fer_demo.downloads import new_export_dir
+from fer_demo.errors import ModelUnavailableError
 from fer_demo.export import download_name, face_columns, face_rows, table_frame, write_csv, write_json
 from fer_demo.face_cards import face_cards
 from fer_demo.models.specs import get_spec
@@ -33,6 +34,12 @@ log = logging.getLogger(__name__)
 IMAGE_EXAMPLES = ["examples/astronaut.jpg", "examples/biden-portrait.jpg", "examples/two-faces.jpg"]
 EXAMPLE_LABELS = ["Astronaut Eileen Collins (NASA)", "Official portrait (White House)", "Two faces"]
 NO_FACES = "No faces found. Try a photo where faces are larger, frontal and well lit."
+
+
+def needs_download(studio: Studio, name: str) -> bool:
+    """Whether the model can run once its weights are fetched (and they are not here yet)."""
+    status = studio.availability(name)
+    return status.available and status.needs_download
 
 
 def analysis_summary(count: int, display_name: str, elapsed: float) -> str:
@@ -71,6 +78,9 @@ def build_image_tab(studio: Studio) -> tuple[gr.Image, gr.Button]:
                     elem_id="image-tab-model",
                 )
                 note = gr.Markdown(model_note(studio, default))
+                fetch = gr.Button(
+                    "Download this model's weights now", size="sm", visible=needs_download(studio, default)
+                )
                 with gr.Accordion("Face detection", open=False):
                     threshold, min_face = detection_controls(studio)
                 with gr.Row():
@@ -102,6 +112,26 @@ def build_image_tab(studio: Studio) -> tuple[gr.Image, gr.Button]:
             json_file = gr.File(label="JSON", interactive=False)
 
     model.change(lambda name: model_note(studio, name), model, note, api_name="model_info", queue=False)
+    model.change(lambda name: gr.Button(visible=needs_download(studio, name)), model, fetch, queue=False,
+                 api_visibility="private")  # fmt: skip
+
+    def fetch_weights(name: str, progress: gr.Progress = gr.Progress()) -> tuple:  # noqa: B008
+        """What a web visitor can do about a model whose weights are not here yet: get them now.
+        A failure is said under the menu, which then lists the model as unavailable."""
+        try:
+            studio.zoo.get(name, download_progress(progress))
+            said = model_note(studio, name)
+        except ModelUnavailableError as error:
+            gr.Warning(str(error))
+            said = f"**Could not get the weights.** {error}"
+        return (
+            said,
+            gr.Button(visible=needs_download(studio, name)),
+            gr.Dropdown(choices=studio.model_choices()),
+        )
+
+    fetch.click(fetch_weights, model, [note, fetch, model], api_visibility="private", show_progress_on=[note],
+                **QUICK)  # fmt: skip
     refresh_on_focus(model, studio)
 
     @user_errors

@@ -240,6 +240,19 @@ def test_chart_labels_are_whole_and_upright_on_a_phone(phone, app_url):
     assert all(t["inside"] and not t["rotated"] for t in ticks), [t for t in ticks if not t["inside"]]
 
 
+def test_a_web_visitor_can_fetch_a_models_weights_and_sees_why_when_it_fails(page, app_url):
+    """Offline here, so the download fails: the page says why, and the menu then says unavailable."""
+    open_tab(page, app_url, "Image")
+    page.locator("#image-tab-model input").click()
+    page.get_by_role("option", name="HSEmotion EfficientNet-B0, 7 classes").click()
+    fetch = page.get_by_role("button", name="Download this model's weights now")
+    fetch.click()
+    page.get_by_text("Could not get the weights.").first.wait_for(timeout=60_000)
+    page.locator("#image-tab-model input").click()
+    option = page.get_by_role("option", name=re.compile("HSEmotion EfficientNet-B0, 7 classes"))
+    assert option.inner_text().endswith("(unavailable)")
+
+
 def test_every_font_weight_the_page_uses_is_one_it_loads(page, app_url):
     """No heading or button falls back to a heavier system font for want of its weight's file."""
     page.goto(app_url)
