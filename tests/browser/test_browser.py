@@ -240,6 +240,19 @@ def test_chart_labels_are_whole_and_upright_on_a_phone(phone, app_url):
     assert all(t["inside"] and not t["rotated"] for t in ticks), [t for t in ticks if not t["inside"]]
 
 
+def test_compare_names_the_models_it_ran_and_those_it_skipped_with_why(page, app_url):
+    open_tab(page, app_url, "Image")
+    page.get_by_text("Two faces", exact=True).first.click()
+    page.locator("#image-status").filter(has_text="2 faces").wait_for()
+    page.get_by_role("button", name="Compare all available models").click()
+    status = page.locator("#image-status")
+    status.filter(has_text="Skipped").wait_for()
+    text = status.inner_text()
+    assert "Ran 1 model: Mini-Xception FER2013" in text
+    skipped = [int(n) for n in re.findall(r"Skipped (\d+) \(", text)]  # grouped by why
+    assert sum(skipped) == 9 and "EmoNet 8-class" in text and "weights not downloaded yet" in text
+
+
 def test_a_web_visitor_can_fetch_a_models_weights_and_sees_why_when_it_fails(page, app_url):
     """Offline here, so the download fails: the page says why, and the menu then says unavailable."""
     open_tab(page, app_url, "Image")
