@@ -42,8 +42,9 @@ def label_font_size(width: int, height: int) -> int:
     return max(12, math.ceil(MIN_LABEL_PX / 1.1 / shown))
 
 
-def annotate(image: np.ndarray, faces: Sequence[FaceResult]) -> np.ndarray:
-    """Return a copy of an RGB uint8 image with every face's box and caption drawn."""
+def annotate(image: np.ndarray, faces: Sequence[FaceResult], landmarks: bool = False) -> np.ndarray:
+    """Return a copy of an RGB uint8 image with every face's box and caption drawn, and with
+    ``landmarks`` its five points (eyes, nose, mouth corners) as dots in the face's colour."""
     canvas = Image.fromarray(image)
     draw = ImageDraw.Draw(canvas)
     height, width = image.shape[:2]
@@ -53,6 +54,10 @@ def annotate(image: np.ndarray, faces: Sequence[FaceResult]) -> np.ndarray:
         colour = face_colour(face.face - 1)
         x1, y1, x2, y2 = face.box
         draw.rectangle((x1, y1, x2, y2), outline=colour, width=line)
+        if landmarks:
+            radius = line + 1
+            for x, y in face.landmarks:
+                draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=colour, outline=(0, 0, 0))
         text = face_caption(face)
         left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
         text_w, text_h = right - left, bottom - top

@@ -79,6 +79,15 @@ def image(payload: Callable[[Context], object], model: object = "mini_xception",
     return lambda ctx: [payload(ctx), model, *extra]
 
 
+ETC_PASSWD = "/etc/passwd"
+
+
+def ui_image(payload: Callable[[Context], object], model: object = "mini_xception", *rest: object):
+    """/analyze_image inputs: /analyze's, then whether to draw landmarks."""
+    inputs = image(payload, model, *rest)
+    return lambda ctx: [*inputs(ctx), False]
+
+
 def video_inputs(payload: Callable[[Context], object], *settings: object):
     """/analyze_video inputs: file, model, LSTM, detect every, detection side, smoothing, detection,
     person linking and its threshold."""
@@ -145,7 +154,7 @@ CASES = [
     Case("dev-zero", "analyze", image(path_only(lambda c: "/dev/zero")), PLEASE_UPLOAD),
     Case("proc-self-environ", "analyze", image(with_meta(lambda c: "/proc/self/environ")), PLEASE_UPLOAD),
     Case("fifo-in-cache", "analyze", image(path_only(fifo)), PLEASE_UPLOAD),
-    Case("etc-passwd-ui-endpoint", "analyze_image", image(path_only(lambda c: "/etc/passwd")), PLEASE_UPLOAD),
+    Case("etc-passwd-ui-endpoint", "analyze_image", ui_image(path_only(lambda _: ETC_PASSWD)), PLEASE_UPLOAD),
     Case("secret-compare", "compare_models", lambda c: [{"path": str(c.secret)}, 0.95, 20], PLEASE_UPLOAD),
     Case("secret-video", "analyze_video", video_inputs(path_only(lambda c: c.secret)), PLEASE_UPLOAD),
     Case("path-is-a-list", "analyze", image(lambda c: {"path": ["/etc/passwd"]}), PLEASE_UPLOAD),
@@ -170,12 +179,12 @@ CASES = [
     Case(
         "targa-image",
         "analyze_image",
-        image(upload(lambda f: media.other_format(f, "TGA", "tga"))),
+        ui_image(upload(lambda f: media.other_format(f, "TGA", "tga"))),
         NOT_IMAGE,
     ),
     Case("empty-file", "analyze", image(upload(lambda f: media.write_bytes(f, "a.jpg", b""))), EMPTY),
     Case("truncated-jpeg", "analyze", image(upload(media.truncated_jpeg)), TRUNCATED),
-    Case("corrupt-png-data", "analyze_image", image(upload(media.corrupt_png)), DAMAGED + "|" + TRUNCATED),
+    Case("corrupt-png-data", "analyze_image", ui_image(upload(media.corrupt_png)), DAMAGED + "|" + TRUNCATED),
     Case(
         "header-claims-60mp",
         "analyze",
@@ -231,7 +240,7 @@ CASES = [
     Case(
         "strip-200x20000",
         "analyze_image",
-        image(upload(lambda f: media.solid(f, 200, 20000))),
+        ui_image(upload(lambda f: media.solid(f, 200, 20000))),
         status(r"No faces found", index=1),
     ),
     Case(
@@ -268,7 +277,7 @@ CASES = [
     Case(
         "model-is-a-dict",
         "analyze_image",
-        image(upload(lambda f: EXAMPLES / "astronaut.jpg"), {"a": 1}),
+        ui_image(upload(lambda f: EXAMPLES / "astronaut.jpg"), {"a": 1}),
         UNKNOWN_MODEL,
     ),
     Case(
@@ -280,7 +289,7 @@ CASES = [
     Case(
         "threshold-out-of-range",
         "analyze_image",
-        image(upload(lambda f: EXAMPLES / "astronaut.jpg"), "mini_xception", 7, 20),
+        ui_image(upload(lambda f: EXAMPLES / "astronaut.jpg"), "mini_xception", 7, 20),
         r"from 0 to 1; got 7|greater than maximum value 1",
     ),
     Case(

@@ -145,3 +145,16 @@ def test_each_face_gets_a_card_with_its_picture_verdict_bars_and_valence_arousal
     assert "#1 Happiness 70%" in cards and cards.count('class="bar"') == 2 * len(PROBS)
     assert "valence +0.41 · arousal -0.12" in cards and cards.count('class="va"') == 1
     assert face_cards(image, analysis()) == ""
+
+
+def test_landmarks_are_drawn_only_on_request_as_dots_in_the_face_colour():
+    image = np.full((120, 160, 3), 255, np.uint8)
+    marked = FaceResult(**{**face(1).__dict__, "landmarks": [(30.0, 45.0), (50.0, 45.0), (40.0, 55.0),
+                                                             (32.0, 68.0), (48.0, 68.0)]})  # fmt: skip
+    plain, dotted = annotate(image, [marked]), annotate(image, [marked], landmarks=True)
+    for x, y in marked.landmarks:
+        assert tuple(dotted[int(y), int(x)]) == face_colour(0) and tuple(plain[int(y), int(x)]) == (
+            255,
+            255,
+            255,
+        )

@@ -83,6 +83,7 @@ def build_image_tab(studio: Studio) -> tuple[gr.Image, gr.Button]:
                 )
                 with gr.Accordion("Face detection", open=False):
                     threshold, min_face = detection_controls(studio)
+                    landmarks = gr.Checkbox(False, label="Draw landmarks (eyes, nose, mouth corners)")
                 with gr.Row():
                     analyse = gr.Button("Analyse faces", variant="primary")
                     compare = gr.Button("Compare all available models")
@@ -140,6 +141,7 @@ def build_image_tab(studio: Studio) -> tuple[gr.Image, gr.Button]:
         model_name: str,
         threshold: float,
         min_face: float,
+        show_landmarks: bool = False,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio injects it)
     ) -> tuple:
         if not path:
@@ -170,7 +172,7 @@ def build_image_tab(studio: Studio) -> tuple[gr.Image, gr.Button]:
             gr.Warning(NO_FACES)
         figure = probability_chart(analysis.faces) if count else empty_figure("No faces found")
         return (
-            annotate(image.pixels, analysis.faces),
+            annotate(image.pixels, analysis.faces, landmarks=bool(show_landmarks)),
             with_notes(analysis_summary(count, analysis.model_display_name, elapsed), image.notes),
             figure,
             table_frame(rows, columns),
@@ -216,18 +218,21 @@ def build_image_tab(studio: Studio) -> tuple[gr.Image, gr.Button]:
         )
 
     outputs = [image_out, status, chart, table, csv_file, json_file, cards]
-    analysis_inputs = [image_in, model, threshold, min_face]
+    analysis_inputs = [image_in, model, threshold, min_face, landmarks]
     # On a phone the results are below the controls: pressing a button scrolls to them.
     analyse.click(run, analysis_inputs, outputs, api_name="analyze_image", scroll_to_output=True, **QUICK)
 
-    def refresh(path: str | None, model_name: str, threshold: float, min_face: float, progress=gr.Progress()):  # noqa: B008
-        """A new photo (upload, paste or example) or model: analysed at once; no photo: nothing shown."""
+    def refresh(path: str | None, model_name: str, threshold: float, min_face: float, show_landmarks: bool,
+                progress=gr.Progress()):  # noqa: B008 (Gradio injects it)  # fmt: skip
+        """A new photo (upload, paste or example), model or drawing choice: analysed at once; no
+        photo: nothing shown."""
         if not path:
             return None, "", None, pd.DataFrame(columns=face_columns(model_name)), None, None, ""
-        return run(path, model_name, threshold, min_face, progress)
+        return run(path, model_name, threshold, min_face, show_landmarks, progress)
 
     image_in.change(refresh, analysis_inputs, outputs, api_visibility="private", **QUICK)
     model.change(refresh, analysis_inputs, outputs, api_visibility="private", **QUICK)
+    landmarks.change(refresh, analysis_inputs, outputs, api_visibility="private", **QUICK)
     compare_inputs = [image_in, threshold, min_face]
     compare.click(
         run_comparison, compare_inputs, outputs, api_name="compare_models", scroll_to_output=True, **QUICK
