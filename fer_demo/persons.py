@@ -44,7 +44,14 @@ class TrackSamples:
     thumbnails: dict[int, tuple[float, np.ndarray]] = field(default_factory=dict)  # track -> (score, crop)
     _last: dict[int, float] = field(default_factory=dict)
 
-    def add(self, image: np.ndarray, time: float, boxes: np.ndarray, scores: np.ndarray, tracks) -> None:
+    def add(
+        self,
+        image: np.ndarray,
+        time: float,
+        boxes: np.ndarray,
+        scores: Sequence[float],
+        tracks: Sequence[int],
+    ) -> None:
         """Sample the detected faces of one frame (boxes (N, 4), scores (N,), track ids (N,))."""
         due = [
             i for i, track in enumerate(tracks)

@@ -123,9 +123,8 @@ class StreamAnalyzer:
 
     def process(self, image: np.ndarray, time: float) -> list[FaceResult]:
         """Analyse one RGB uint8 frame shown at ``time`` seconds; faces numbered by track id."""
-        cut = self.shots is not None and self.frames > 0 and self.shots.is_cut(image, time)
-        if self.shots is not None and self.frames == 0:
-            self.shots.is_cut(image, time)  # the detector's reference frame
+        # Every frame goes to the shot detector (the first is its reference: never a cut).
+        cut = self.shots is not None and self.shots.is_cut(image, time)
         if cut:
             self._cut()
         if self.settings.background_detection:

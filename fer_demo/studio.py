@@ -14,6 +14,7 @@ from fer_demo.config import Settings
 from fer_demo.errors import ModelUnavailableError
 from fer_demo.faces import DetectionOptions, FaceDetector
 from fer_demo.images import decode_image
+from fer_demo.model_cards import short_status
 from fer_demo.models.specs import MODEL_SPECS, PREFERRED_MODELS
 from fer_demo.models.weights import Availability, Progress
 from fer_demo.models.zoo import ModelZoo
@@ -75,16 +76,11 @@ class Studio:
     def model_choices(self) -> list[tuple[str, str]]:
         """(label, name) for a model menu: ready models first, then those that download on first
         use, then the unavailable ones; each label says which (a failed download shows at once)."""
-        groups: dict[str, list[tuple[str, str]]] = {"ready": [], "download": [], "unavailable": []}
-        for name, spec in MODEL_SPECS.items():
-            status = self.availability(name)
-            if not status.available:
-                groups["unavailable"].append((f"{spec.display_name} (unavailable)", name))
-            elif status.needs_download:
-                groups["download"].append((f"{spec.display_name} (downloads on first use)", name))
-            else:
-                groups["ready"].append((f"{spec.display_name} (ready)", name))
-        return [choice for group in groups.values() for choice in group]
+        order = ("ready", "downloads on first use", "unavailable")
+        labelled = [(short_status(self.availability(name)), spec.display_name, name)
+                    for name, spec in MODEL_SPECS.items()]  # fmt: skip
+        labelled.sort(key=lambda entry: order.index(entry[0]))  # stable: spec order within a group
+        return [(f"{display} ({status})", name) for status, display, name in labelled]
 
     def ready_models(self) -> list[str]:
         """Models whose weights are on disk: usable now, without a download."""

@@ -219,7 +219,7 @@ def build_video_tab(studio: Studio, jobs: VideoJobs) -> gr.Video:
         link_distance = as_number(link_distance, "Person linking threshold", 0.05, 2.0)
         stop = jobs.take(request.session_hash)
         try:
-            yield ("Preparing the model and the video…", *clear(path)[1:])  # no result of another run stays
+            yield ("Preparing the model and the video…", *clear()[1:])  # no result of another run stays
             analyzer = studio.stream_analyzer(model_name, settings, detect_side, download_progress(progress))
             samples, note = person_sampler(link, progress)
             output = new_export_dir() / "annotated.mp4"
@@ -282,7 +282,7 @@ def build_video_tab(studio: Studio, jobs: VideoJobs) -> gr.Video:
             return "Cancelling: the job stops at the next frame and keeps what it has done."
         return "Nothing to cancel: no video is being analysed in this session."
 
-    def clear(path: str | None) -> tuple:
+    def clear() -> tuple:
         """A new video (or none): the last one's results go, so nothing shown belongs to another video."""
         empty = pd.DataFrame(columns=SUMMARY_COLUMNS)
         return READY, gr.Image(None, visible=False), None, None, None, None, [], empty, None, None
@@ -298,7 +298,7 @@ def build_video_tab(studio: Studio, jobs: VideoJobs) -> gr.Video:
     example.load_input_event.then(arm, None, None, queue=False, api_visibility="private").then(
         run, inputs, outputs, api_visibility="private", **analysis
     )
-    video_in.upload(clear, video_in, outputs, queue=False, api_visibility="private")
-    video_in.clear(clear, video_in, outputs, queue=False, api_visibility="private")
+    video_in.upload(clear, None, outputs, queue=False, api_visibility="private")
+    video_in.clear(clear, None, outputs, queue=False, api_visibility="private")
     cancel.click(cancel_job, None, status, api_name="cancel_video", queue=False)
     return video_in
