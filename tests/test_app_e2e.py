@@ -67,6 +67,21 @@ def test_two_faces_in_the_ui_endpoint_with_csv(client):
     assert Path(json_path).read_text().count('"top_label"') == 2
 
 
+def test_an_example_clicked_again_is_answered_from_the_cache(client, tmp_path):
+    def analyse(path: Path, threshold: float = 0.9) -> tuple:
+        photo = handle_file(str(path))
+        return client.predict(photo, "mini_xception", threshold, 20, api_name="/analyze_image")
+
+    first, again = analyse(EXAMPLES / "two-faces.jpg"), analyse(EXAMPLES / "two-faces.jpg")
+    assert "analysed earlier" not in first[1] and "analysed earlier" in again[1]
+    assert again[3] == first[3] and Path(again[4]).read_text() == Path(first[4]).read_text()
+    assert "analysed earlier" not in analyse(EXAMPLES / "two-faces.jpg", threshold=0.95)[1]  # new settings
+
+    photo = tmp_path / "visitor.png"  # a visitor's own photo is analysed every time
+    Image.open(EXAMPLES / "two-faces.jpg").save(photo)
+    assert all("analysed earlier" not in analyse(photo)[1] for _ in range(2))
+
+
 def make_bad_inputs(folder: Path) -> dict[str, Path]:
     files = {
         "text.png": b"not an image at all, just words\n" * 10,
@@ -159,6 +174,17 @@ def test_video_endpoint_returns_the_annotated_video_and_per_frame_csv(client, tm
     rows = list(csv.DictReader(Path(csv_path).read_text().splitlines()))
     assert len(rows) == 20 and {row["face_id"] for row in rows} == {"1"}
     assert summary["data"][0][0] == 1
+
+
+def test_the_video_example_runs_once_per_setting(client):
+    def analyse(every: int) -> tuple:
+        example = handle_file(str(EXAMPLES / "four-shots.mp4"))
+        return client.predict(example, "mini_xception", "none", every, api_name="/analyze_video")
+
+    first, again = analyse(10), analyse(10)
+    assert "Done: 210 frames" in first[0] and "analysed earlier" not in first[0]
+    assert "analysed earlier" in again[0] and Path(again[8]).read_text() == Path(first[8]).read_text()
+    assert "analysed earlier" not in analyse(5)[0]
 
 
 def test_video_endpoint_explains_a_bad_file(client, tmp_path):

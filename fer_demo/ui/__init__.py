@@ -87,12 +87,21 @@ THEME = gr.themes.Default(
     ]
 )
 
+# On a phone a chart's Plotly toolbar covered the panel's label (both sit on the chart's top edge):
+# there it moves one line down, into the space above the legend.
+PAGE_CSS = """
+@media (max-width: 640px) {
+  .js-plotly-plot .modebar-container { top: 30px !important; }
+}
+"""
+
 
 def launch_options(demo: gr.Blocks) -> dict:
     """What ``demo.launch`` needs besides its own arguments: the live mode's file server, the theme."""
     return {
         "app_kwargs": {"middleware": [Middleware(AssetMiddleware, server=demo.live_assets)]},
         "theme": THEME,
+        "css": PAGE_CSS,
     }
 
 

@@ -27,6 +27,7 @@ from fer_demo.ui.common import (
     refresh_on_focus,
     user_errors,
 )
+from fer_demo.ui.example_cache import REUSED_NOTE, ExampleCache
 from fer_demo.ui.request_guard import accept_received_files
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ def with_notes(summary: str, notes: tuple[str, ...]) -> str:
 def build_image_tab(studio: Studio) -> tuple[gr.Image, gr.Button]:
     """The tab; returns its photo input and the button that sends an animation to the Video tab."""
     default = studio.default_model()
+    examples = ExampleCache(IMAGE_EXAMPLES)
     with gr.Tab("Image", id="image"):
         with gr.Row():
             with gr.Column(scale=1):
@@ -147,6 +149,9 @@ def build_image_tab(studio: Studio) -> tuple[gr.Image, gr.Button]:
         if not path:
             raise gr.Error("Please upload a photo first.", print_exception=False)
         options = detection_options(threshold, min_face)
+        key = examples.key(path, model_name, options, bool(show_landmarks))
+        if (reused := examples.get(key)) is not None:
+            return reused
         if not studio.zoo.is_loaded(model_name):
             progress(0, desc=f"Loading {get_spec(model_name).display_name}")
         started = time.perf_counter()
@@ -171,15 +176,19 @@ def build_image_tab(studio: Studio) -> tuple[gr.Image, gr.Button]:
         if count == 0:
             gr.Warning(NO_FACES)
         figure = probability_chart(analysis.faces) if count else empty_figure("No faces found")
-        return (
+        summary = analysis_summary(count, analysis.model_display_name, elapsed)
+        result = (
             annotate(image.pixels, analysis.faces, landmarks=bool(show_landmarks)),
-            with_notes(analysis_summary(count, analysis.model_display_name, elapsed), image.notes),
+            with_notes(summary, image.notes),
             figure,
             table_frame(rows, columns),
             str(csv_path),
             str(json_path),
             face_cards(image.pixels, analysis),
         )
+        examples.put(key, (result[0], with_notes(summary, (*image.notes, REUSED_NOTE)), *result[2:]),
+                     files=(csv_path, json_path))  # fmt: skip
+        return result
 
     @user_errors
     def run_comparison(path: str | None, threshold: float, min_face: float) -> tuple:

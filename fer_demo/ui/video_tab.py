@@ -29,6 +29,7 @@ from fer_demo.ui.common import (
     temporal_options,
     user_errors,
 )
+from fer_demo.ui.example_cache import REUSED_NOTE, ExampleCache
 from fer_demo.ui.request_guard import accept_received_files
 from fer_demo.ui.video_jobs import VideoJobs
 from fer_demo.video import VideoProgress, VideoResult, analyze_video
@@ -82,6 +83,7 @@ def person_gallery(result: VideoResult) -> list[tuple]:
 def build_video_tab(studio: Studio, jobs: VideoJobs) -> gr.Video:
     """The tab; returns its video input (the image tab sends animations to it)."""
     default = studio.default_model()
+    examples = ExampleCache([VIDEO_EXAMPLE])
     with gr.Tab("Video", id="video"):
         with gr.Row():
             with gr.Column(scale=1):
@@ -222,6 +224,10 @@ def build_video_tab(studio: Studio, jobs: VideoJobs) -> gr.Video:
             yield ("Preparing the model and the video…", *clear()[1:])  # no result of another run stays
             analyzer = studio.stream_analyzer(model_name, settings, detect_side, download_progress(progress))
             samples, note = person_sampler(link, progress)
+            key = examples.key(path, model_name, settings, detect_side, samples is not None, link_distance)
+            if (reused := examples.get(key)) is not None:
+                yield reused
+                return
             output = new_export_dir() / "annotated.mp4"
             limits = studio.settings.video_limits
             events = analyze_video(path, analyzer, output, limits, stop=stop, samples=samples,
@@ -231,7 +237,11 @@ def build_video_tab(studio: Studio, jobs: VideoJobs) -> gr.Video:
                     frame = gr.Image(event.preview, visible=True) if event.preview is not None else gr.skip()
                     yield (progress_text(event), frame, *([gr.skip()] * (len(outputs) - 2)))
                     continue
-                yield finished(event, output.parent, note, path)
+                result = finished(event, output.parent, note, path)
+                if not event.cancelled:
+                    reused = (f"{result[0]}\n\n{REUSED_NOTE}", *result[1:])
+                    examples.put(key, reused, files=(result[2], *result[-2:]))  # the video, CSV, JSON
+                yield result
         finally:
             jobs.finish(request.session_hash, stop)
 

@@ -240,6 +240,26 @@ def test_chart_labels_are_whole_and_upright_on_a_phone(phone, app_url):
     assert all(t["inside"] and not t["rotated"] for t in ticks), [t for t in ticks if not t["inside"]]
 
 
+TOOLBAR_AND_LABEL_JS = """() => {
+  const box = (selector) => document.querySelector(selector).getBoundingClientRect().toJSON();
+  return { toolbar: box("#image-chart .modebar"), label: box("#image-chart label, #image-chart .float") };
+}"""
+
+
+def test_the_chart_toolbar_leaves_the_panel_label_readable_on_a_phone(phone, app_url):
+    open_tab(phone, app_url, "Image")
+    phone.get_by_text("Two faces", exact=True).first.click()
+    chart = phone.locator("#image-chart")
+    chart.locator(".ytick text").first.wait_for()
+    chart.hover(position={"x": 200, "y": 200})  # Plotly shows its toolbar while the pointer is over the chart
+    boxes = phone.evaluate(TOOLBAR_AND_LABEL_JS)
+    toolbar, label = boxes["toolbar"], boxes["label"]
+    assert toolbar["width"] > 0 and label["width"] > 0
+    overlap_x = min(toolbar["right"], label["right"]) - max(toolbar["left"], label["left"])
+    overlap_y = min(toolbar["bottom"], label["bottom"]) - max(toolbar["top"], label["top"])
+    assert overlap_x <= 0 or overlap_y <= 0, boxes
+
+
 def test_compare_names_the_models_it_ran_and_those_it_skipped_with_why(page, app_url):
     open_tab(page, app_url, "Image")
     page.get_by_text("Two faces", exact=True).first.click()
