@@ -66,7 +66,7 @@ def model_card(spec: ModelSpec, availability: Availability) -> str:
         f"- **Labels in output order**: {labels}",
         f"- **Input**: {pre.size}x{pre.size} {pre.color.upper()}, resize `{pre.resize}`, "
         f"{'x/255' if abs(pre.scale - 1 / 255) < 1e-12 else f'x*{pre.scale:g}'}, "
-        f"mean {pre.mean}, std {pre.std}",
+        f"mean {pre.mean}, std {pre.std}" + (f" (authors' code: {pre.reference})" if pre.reference else ""),
         f"- **Crop**: {'square' if crop.square else 'detector box'}, margin {crop.margin:.0%} per side, "
         f"{'black padding' if crop.pad else 'clipped'} at the border",
         f"- **Reported accuracy**: {spec.reported_accuracy}",

@@ -37,7 +37,7 @@ def test_the_page_gets_each_models_preprocessing_from_its_spec(name):
     exported = json.loads(json.dumps(model_json(spec)))  # what reaches the page
     pre, crop = spec.preprocessing, spec.crop
     expected = {"size": pre.size, "color": pre.color, "resize": pre.resize, "scale": pre.scale,
-                "mean": list(pre.mean), "std": list(pre.std)}  # fmt: skip
+                "mean": list(pre.mean), "std": list(pre.std), "reference": pre.reference}  # fmt: skip
     assert exported["preprocessing"] == expected
     assert exported["crop"] == {"square": crop.square, "margin": crop.margin, "pad": crop.pad}
     assert exported["labels"] == list(spec.labels)  # the network's output order

@@ -25,10 +25,29 @@ def test_mini_xception_input_is_gray_scaled_to_minus_one_one():
     np.testing.assert_allclose(out, (124 / 255 - 0.5) / 0.5, atol=1e-6)
 
 
-def test_linear_resize_matches_opencv_half_pixel_centres():
+def test_cv2_linear_resize_matches_opencv_half_pixel_centres():
     row = np.array([[[0], [100]]], np.uint8)  # 1x2 -> 2x4; cv2.INTER_LINEAR gives 0 25 75 100
-    out = resize(row, 4, "linear")[0, :, 0]
+    out = resize(row, 4, "cv2_linear")[0, :, 0]
     np.testing.assert_allclose(out, [0, 25, 75, 100])
+
+
+@pytest.mark.parametrize("name", ["emonet_8", "emonet_5", "mini_xception"])
+@pytest.mark.parametrize("shape", [(97, 113), (300, 280), (256, 256), (41, 200)])
+def test_opencv_models_get_exactly_the_tensor_of_their_authors_cv2_resize(name, shape):
+    """EmoNet's demo (and fer) call cv2.resize on the uint8 crop: the prepared input equals that, bit for bit,
+    for crops the model grows and crops it shrinks. A float bilinear resize moved EmoNet's logits by 0.1."""
+    import cv2
+
+    spec = MODEL_SPECS[name].preprocessing
+    crop = np.random.default_rng(sum(shape)).integers(0, 256, (*shape, 3), dtype=np.uint8)
+    source = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)[..., None] if spec.color == "gray" else crop
+    resized = cv2.resize(source, (spec.size, spec.size), interpolation=cv2.INTER_LINEAR).reshape(
+        spec.size, spec.size, -1
+    )
+    expected = (resized.astype(np.float32) * np.float32(spec.scale) - np.float32(spec.mean[0])) / np.float32(
+        spec.std[0]
+    )
+    np.testing.assert_array_equal(prepare(crop, spec), expected.transpose(2, 0, 1))
 
 
 def test_pil_nearest_samples_pixel_centres():

