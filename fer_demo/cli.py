@@ -17,19 +17,24 @@ from fer_demo.persons import DEFAULT_LINK_THRESHOLD
 from fer_demo.stream import StreamSettings
 
 
-def all_weight_files() -> dict[str, WeightFile]:
-    """Every downloadable or embedded file by model name (LSTMs and the face-recognition network
-    under their own names)."""
-    files = {name: spec.weights[0] for name, spec in MODEL_SPECS.items()}
-    files.update({name: spec.weights for name, spec in TEMPORAL_SPECS.items()})
-    files[FACE_EMBEDDER.name] = FACE_EMBEDDER.weights
+def all_weight_files() -> dict[str, tuple[WeightFile, ...]]:
+    """Every downloadable or embedded file by model name (an ensemble has several; LSTMs and the
+    face-recognition network are under their own names)."""
+    files = {name: spec.weights for name, spec in MODEL_SPECS.items()}
+    files.update({name: (spec.weights,) for name, spec in TEMPORAL_SPECS.items()})
+    files[FACE_EMBEDDER.name] = (FACE_EMBEDDER.weights,)
     return files
 
 
 def list_weights(store: WeightStore) -> int:
     print(f"weights folder: {store.folder}")
     print(f"{'model':<24} {'status':<12} {'MB':>7}  {'hash':<20} path")
-    for name, weight in all_weight_files().items():
+    rows = [
+        (name if len(weights) == 1 else f"{name} {i}/{len(weights)}", weight)
+        for name, weights in all_weight_files().items()
+        for i, weight in enumerate(weights, 1)
+    ]
+    for name, weight in rows:
         path = store.locate(weight)
         if path is None:
             print(f"{name:<24} {'missing':<12} {'':>7}  {'':<20} {weight.filename}")
@@ -50,15 +55,15 @@ def download_weights(store: WeightStore, names: Sequence[str]) -> int:
         return 2
     failed = 0
     for name in names:
-        weight = files[name]
+        weight = files[name]  # every file of the model: an ensemble's come all or none
 
         def progress(done: int, total: int | None, name: str = name) -> None:
             shown = f"{done / 1e6:.1f}/{total / 1e6:.1f} MB" if total else f"{done / 1e6:.1f} MB"
             print(f"\r{name}: {shown}", end="", file=sys.stderr, flush=True)
 
         try:
-            path = store.fetch(weight, progress)
-            print(f"\r{name}: {path}", file=sys.stderr)
+            paths = store.fetch_all(weight, progress)
+            print(f"\r{name}: {', '.join(map(str, paths))}", file=sys.stderr)
         except UserFacingError as error:
             print(f"\r{name}: FAILED: {error}", file=sys.stderr)
             failed += 1

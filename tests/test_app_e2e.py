@@ -140,7 +140,7 @@ def test_models_endpoint_lists_every_model_with_its_status(client):
     assert models["mini_xception"]["available"] and not models["mini_xception"]["needs_download"]
     assert models["emonet_5"]["labels"][4] == "Anger"
     assert models["enet_b0_8_va_mtl"]["valence_arousal"] is True
-    assert len(models) == 10
+    assert len(models) == 11
 
 
 def test_compare_runs_every_ready_model_on_the_same_faces(client):
@@ -149,9 +149,9 @@ def test_compare_runs_every_ready_model_on_the_same_faces(client):
     )
     assert "Face #1: **1 of 1** models say **Happiness**" in status
     assert "Ran 1 model: Mini-Xception FER2013" in status
-    # The nine others are named with why they were left out, not silently skipped.
+    # The ten others are named with why they were left out, not silently skipped.
     skipped = re.search(r"Skipped (\d+) \(([^)]*)\): (.*)\.", status)
-    assert skipped and skipped.group(1) == "9" and "EmoNet 8-class" in skipped.group(3), status
+    assert skipped and skipped.group(1) == "10" and "EmoNet 8-class" in skipped.group(3), status
     assert len(table["data"]) == 2
 
 

@@ -20,6 +20,7 @@ from fer_demo.pipeline import analyze_image
 
 from .checkpoints.emo_affectnet import write_lstm_checkpoint, write_static_checkpoint
 from .checkpoints.emonet import write_emonet_checkpoint
+from .checkpoints.esr9 import write_esr9_files
 from .checkpoints.hsemotion import write_whole_model_pickle
 
 DOWNLOADED = sorted(name for name, spec in MODEL_SPECS.items() if not spec.weights[0].embedded)
@@ -28,6 +29,8 @@ DOWNLOADED = sorted(name for name, spec in MODEL_SPECS.items() if not spec.weigh
 def write_published_checkpoint(spec: ModelSpec, folder: Path, **options) -> Path:
     """Write a random checkpoint for ``spec`` where and how its authors publish it."""
     path = folder / spec.weights[0].filename
+    if spec.family == "ESR-9":
+        return write_esr9_files(folder, [weight.filename for weight in spec.weights])[0]
     if spec.family == "EmoNet":
         return write_emonet_checkpoint(path, n_expression=len(spec.labels), module_prefix=True)
     if spec.family == "EMO-AffectNet":

@@ -19,7 +19,7 @@ from .checkpoints.emo_affectnet import write_static_checkpoint
 SPECS = sorted(MODEL_SPECS.values(), key=lambda spec: spec.name)
 MISSION_MODELS = {
     "mini_xception", "emonet_8", "emonet_5", "emo_affectnet_resnet50", "enet_b0_7", "enet_b2_7",
-    "enet_b0_8_best_afew", "enet_b0_8_best_vgaf", "enet_b2_8", "enet_b0_8_va_mtl",
+    "enet_b0_8_best_afew", "enet_b0_8_best_vgaf", "enet_b2_8", "enet_b0_8_va_mtl", "esr_9",
 }  # fmt: skip
 
 
@@ -39,11 +39,13 @@ def test_spec_is_complete(spec):
     assert spec.preprocessing.size > 0 and spec.preprocessing.scale > 0
     assert spec.display_name and spec.license and spec.citation and spec.reported_accuracy
     assert spec.paper_url.startswith("https://")
-    (weight,) = spec.weights
-    assert weight.embedded or weight.url or weight.hub_repo, "no way to obtain the weights"
-    if weight.url:
-        assert weight.git_sha1 and len(weight.git_sha1) == 40, "downloads from URLs need a pinned hash"
-        assert weight.url.endswith("/" + weight.filename)
+    assert len(spec.weights) == (1 + spec.ensemble_branches if spec.ensemble_branches else 1)
+    assert len({weight.filename for weight in spec.weights}) == len(spec.weights)
+    for weight in spec.weights:
+        assert weight.embedded or weight.url or weight.hub_repo, "no way to obtain the weights"
+        if weight.url:
+            assert weight.git_sha1 and len(weight.git_sha1) == 40, "downloads from URLs need a pinned hash"
+            assert weight.url.endswith("/" + weight.filename.rsplit("/", 1)[-1])
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.name)

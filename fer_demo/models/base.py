@@ -21,11 +21,27 @@ class Predictions:
         probabilities: (N, K) float32 in the model's own label order, rows sum to 1.
         valence: (N,) float32 clipped to [-1, 1], or None when the model has none.
         arousal: (N,) float32 clipped to [-1, 1], or None.
+        branch_probabilities: (N, B, K) float32, each member's softmax, for an ensemble of B; else None.
     """
 
     probabilities: np.ndarray
     valence: np.ndarray | None = None
     arousal: np.ndarray | None = None
+    branch_probabilities: np.ndarray | None = None
+
+    @property
+    def agreement(self) -> np.ndarray | None:
+        """(N,) share of an ensemble's members whose own top class is the ensemble's; None otherwise."""
+        if self.branch_probabilities is None:
+            return None
+        return branch_agreement(self.probabilities, self.branch_probabilities)
+
+
+def branch_agreement(probabilities: np.ndarray, branch_probabilities: np.ndarray) -> np.ndarray:
+    """Votes for the top class over members: (N, K) and (N, B, K) -> (N,) in [1/B, 1] or 0 (no member)."""
+    top = probabilities.argmax(axis=1)
+    votes = branch_probabilities.argmax(axis=2) == top[:, None]
+    return votes.mean(axis=1).astype(np.float32) if votes.shape[1] else np.zeros(len(top), np.float32)
 
 
 # Runs a prepared (N, C, S, S) float32 batch and returns the raw (N, outputs) float32 tensor.
@@ -66,14 +82,18 @@ class EmotionModel:
 
     def predict_batch(self, batch: torch.Tensor) -> Predictions:
         """Classify an already prepared (N, C, size, size) input batch."""
-        k = len(self.spec.labels)
+        k, members = len(self.spec.labels), self.spec.ensemble_branches
+        branches = np.zeros((0, members, k), np.float32) if members else None
         if len(batch) == 0:
             va = np.zeros(0, np.float32) if self.spec.has_valence_arousal else None
-            return Predictions(np.zeros((0, k), np.float32), va, va)
+            return Predictions(np.zeros((0, k), np.float32), va, va, branches)
         with torch.inference_mode():
             outputs = (self.runner or self.network)(batch).float()
         probabilities = torch.softmax(outputs[:, :k], dim=1).numpy()
+        after = k + (2 if self.spec.has_valence_arousal else 0)
+        if members:
+            branches = outputs[:, after : after + members * k].reshape(-1, members, k).numpy().copy()
         if not self.spec.has_valence_arousal:
-            return Predictions(probabilities)
+            return Predictions(probabilities, branch_probabilities=branches)
         va = outputs[:, k : k + 2].clamp(-1, 1).numpy()
-        return Predictions(probabilities, va[:, 0].copy(), va[:, 1].copy())
+        return Predictions(probabilities, va[:, 0].copy(), va[:, 1].copy(), branches)

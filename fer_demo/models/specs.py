@@ -80,7 +80,7 @@ class ModelSpec:
     has_valence_arousal: bool
     preprocessing: Preprocessing
     crop: CropPolicy
-    weights: tuple[WeightFile]  # one file per model
+    weights: tuple[WeightFile, ...]  # one file, or an ensemble's parts (fetched all or none)
     license: str
     citation: str
     paper_url: str
@@ -90,10 +90,13 @@ class ModelSpec:
     # Small enough to run in the visitor's browser (onnxruntime-web) at a live rate: the webcam's
     # live mode offers it (README: live mode benchmarks).
     browser: bool = False
+    # An ensemble's members: the network also outputs each one's softmax, for the agreement.
+    ensemble_branches: int = 0
 
     @property
     def num_outputs(self) -> int:
-        return len(self.labels) + (2 if self.has_valence_arousal else 0)
+        va = 2 if self.has_valence_arousal else 0
+        return len(self.labels) * (1 + self.ensemble_branches) + va
 
 
 @dataclass(frozen=True)
@@ -374,8 +377,67 @@ HSEMOTION = (
     ),
 )
 
+ESR9_URL = (
+    "https://github.com/siqueira-hc/Efficient-Facial-Feature-Learning-with-Wide-Ensemble-based-"
+    "Convolutional-Neural-Networks/raw/5980cbf51bd2c4c64b6288d6c708e910479df025/model/ml/trained_models/esr_9"
+)
+ESR9_FILES = (  # (published name, git blob SHA-1): the shared base, then branches 1 to 9
+    ("Net-Base-Shared_Representations.pt", "b24ff4f0c09969e497f5817b8214561822767be9"),
+    ("Net-Branch_1.pt", "e5d8b005b556e00db68b0b5d0bcee7102ccd9a3f"),
+    ("Net-Branch_2.pt", "c4af83fd0c42e714c67b2ae937506d153f9bbe26"),
+    ("Net-Branch_3.pt", "a79d5f10035c2ba76ec8b3bd8bb26b74057e27b7"),
+    ("Net-Branch_4.pt", "c1296a8f4eed09b4409ea74a7733fdd4f098e886"),
+    ("Net-Branch_5.pt", "5e9060dd4920f25c8222b7758d0774b62d922ffa"),
+    ("Net-Branch_6.pt", "e21160368163d0c199ef16efa3a28b452c73d63b"),
+    ("Net-Branch_7.pt", "618bd03d599da78cdd75ed58f3eeef0b0a650c48"),
+    ("Net-Branch_8.pt", "db56e4b1aa42048f34cf4086593e37a5aabb5fce"),
+    ("Net-Branch_9.pt", "280edf9afa2d24b4c81e817c24846c805166faf4"),
+)
+ESR9_LABELS = ("Neutral", "Happy", "Sad", "Surprise", "Fear", "Disgust", "Anger", "Contempt")
+
+ESR_9 = ModelSpec(
+    name="esr_9",
+    display_name="ESR-9 ensemble (valence/arousal, agreement)",
+    family="ESR-9",
+    architecture="esr_9",
+    labels=ESR9_LABELS,
+    has_valence_arousal=True,
+    preprocessing=Preprocessing(
+        size=96,
+        color="bgr",
+        resize="cv2_linear",
+        scale=1 / 255,
+        mean=(0.0, 0.0, 0.0),
+        std=(1.0, 1.0, 1.0),
+        reference="controller/cvision.py: BGR crop, cv2.resize(crop, (96, 96)), ToTensor (x/255), "
+        "Normalize(mean 0, std 1)",
+    ),
+    # The authors crop the detector's box as it is (dlib or Haar), the biggest face only.
+    crop=CropPolicy(square=False, margin=0.0, pad=False),
+    weights=tuple(
+        WeightFile(f"esr_9/{name}", url=f"{ESR9_URL}/{name}", git_sha1=sha1) for name, sha1 in ESR9_FILES
+    ),
+    license="MIT",
+    citation=(
+        "Siqueira, Magg, Wermter. Efficient Facial Feature Learning with Wide Ensemble-based Convolutional "
+        "Neural Networks. AAAI 2020. Its diversified variant: Heidari, Iosifidis. Learning Diversified "
+        "Feature Representations for Facial Expression Recognition in the Wild. arXiv:2210.09381, 2022."
+    ),
+    paper_url="https://arxiv.org/abs/2001.06338",
+    reported_accuracy="not in the authors' README; see the AAAI 2020 paper",
+    ensemble_branches=9,
+    notes=(
+        "Nine convolutional branches share one base; the files are the base and one file per branch, "
+        "fetched all or none. Probabilities are the mean of the nine branch softmaxes (the authors "
+        "report the plurality vote); valence and arousal are the branch mean, on [-1, 1] (the authors' "
+        "display rescales arousal to [0, 1]). Agreement is the share of branches voting for the top "
+        "class: 9/9 is a confident ensemble, not a correct one. The diversified ESR of Heidari and "
+        "Iosifidis (2022), which adds a diversity loss between branches, has no published weights."
+    ),
+)
+
 MODEL_SPECS: dict[str, ModelSpec] = {
-    spec.name: spec for spec in (MINI_XCEPTION, EMONET_8, EMONET_5, EMO_AFFECTNET, *HSEMOTION)
+    spec.name: spec for spec in (MINI_XCEPTION, EMONET_8, EMONET_5, EMO_AFFECTNET, *HSEMOTION, ESR_9)
 }
 TEMPORAL_SPECS: dict[str, TemporalSpec] = {spec.name: spec for spec in EMO_AFFECTNET_LSTMS}
 
@@ -390,6 +452,7 @@ PREFERRED_MODELS = (
     "enet_b2_7",
     "enet_b0_7",
     "enet_b0_8_best_vgaf",
+    "esr_9",
     "emonet_8",
     "emonet_5",
     "mini_xception",

@@ -17,7 +17,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -247,20 +247,67 @@ class WeightStore:
                 self._failures[weight.filename] = (time.monotonic(), str(error))
                 raise
 
+    def fetch_all(self, weights: Sequence[WeightFile], progress: Progress | None = None) -> list[Path]:
+        """Every file of a model, in order; missing ones are downloaded all or none.
+
+        An ensemble's parts are useless alone: new files are downloaded into a staging
+        folder, each hash-checked, and moved into the weights folder only once all are
+        there. A failure leaves the folder as it was (and keeps the verified parts in the
+        staging folder, so the next try does not fetch them again).
+        """
+        if len(weights) == 1:
+            return [self.fetch(weights[0], progress)]
+        found = [self.locate(w) for w in weights]
+        if all(found):
+            for weight, path in zip(weights, found, strict=True):
+                check_pinned(weight, path)
+            return found
+        with self._lock:
+            staging = self.folder / ".incomplete"
+            done = 0
+            try:
+                for weight in weights:
+                    if self.locate(weight) is None:
+                        self._stage(weight, staging, self._offset(progress, done))
+                        done += (staging / weight.filename).stat().st_size
+                for weight in weights:  # all verified: commit them together
+                    staged = staging / weight.filename
+                    if staged.is_file():
+                        (self.folder / weight.filename).parent.mkdir(parents=True, exist_ok=True)
+                        os.replace(staged, self.folder / weight.filename)
+            except WeightsError as error:
+                for weight in weights:
+                    self._failures[weight.filename] = (time.monotonic(), str(error))
+                raise
+        return [self.fetch(w) for w in weights]
+
+    def _stage(self, weight: WeightFile, staging: Path, progress: Progress | None) -> None:
+        """Download one part into ``staging`` (kept from an earlier try when its hash still matches)."""
+        staged = staging / weight.filename
+        if not (staged.is_file() and hash_matches(weight, staged)):
+            self._download(weight, progress, into=staging)
+
+    @staticmethod
+    def _offset(progress: Progress | None, done: int) -> Progress | None:
+        """Progress of one part reported as bytes of the whole model so far."""
+        if progress is None:
+            return None
+        return lambda part_done, part_total: progress(done + part_done, None)
+
     def _recent_failure(self, filename: str) -> str:
         when, why = self._failures.get(filename, (float("-inf"), ""))
         return why if time.monotonic() - when < self.retry_after else ""
 
-    def _download(self, weight: WeightFile, progress: Progress | None) -> Path:
+    def _download(self, weight: WeightFile, progress: Progress | None, into: Path | None = None) -> Path:
+        """Download ``weight`` into the weights folder (or ``into``, for URL files)."""
         if downloads_disabled():
             raise WeightsError(
                 f"{weight.filename} is not in {self.folder} and downloads are off (offline mode)"
             )
         if weight.url:
             log.info("downloading %s", weight.url)
-            return download(
-                weight.url, self.folder / weight.filename, weight, progress, self.timeout, self.retries
-            )
+            dest = (into or self.folder) / weight.filename
+            return download(weight.url, dest, weight, progress, self.timeout, self.retries)
         if weight.hub_repo:
             from huggingface_hub import hf_hub_download
 

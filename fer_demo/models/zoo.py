@@ -8,6 +8,7 @@ unexpected or wrongly shaped tensor is an error naming the first mismatches.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import threading
@@ -25,6 +26,7 @@ from fer_demo.models.base import EmotionModel
 from fer_demo.models.checkpoints import load_strict, read_state_dict
 from fer_demo.models.emo_affectnet import EmotionLSTM, ResNet50Affect
 from fer_demo.models.emonet import EmoNet, strip_module_prefix
+from fer_demo.models.esr9 import ESR9, read_ensemble_state
 from fer_demo.models.facenet import FaceEmbedder, load_embedder
 from fer_demo.models.hsemotion import build_hsemotion, normalise_classifier_keys, read_pickled_model_state
 from fer_demo.models.mini_xception import MiniXception
@@ -34,7 +36,8 @@ from fer_demo.models.weights import Availability, Progress, WeightStore
 
 log = logging.getLogger(__name__)
 
-StateReader = Callable[[Path, Path], dict[str, torch.Tensor]]
+# A family's published files (in spec order) and the safetensors cache folder -> one state dict.
+StateReader = Callable[[list[Path], Path], dict[str, torch.Tensor]]
 
 
 def cached_pickle_state(source: Path, cache: Path) -> dict[str, torch.Tensor]:
@@ -71,15 +74,17 @@ ARCHITECTURES: dict[str, Callable[[ModelSpec], nn.Module]] = {
     "emo_affectnet": lambda spec: ResNet50Affect(),
     "tf_efficientnet_b0": lambda spec: build_hsemotion("tf_efficientnet_b0", spec.num_outputs),
     "tf_efficientnet_b2": lambda spec: build_hsemotion("tf_efficientnet_b2", spec.num_outputs),
+    "esr_9": lambda spec: ESR9(spec.ensemble_branches),
 }
 
 # How each family's published container becomes a state dict (path, safetensors cache folder).
 STATE_READERS: dict[str, StateReader] = {
-    "mini_xception": lambda path, cache: load_file(str(path)),
-    "emonet": lambda path, cache: strip_module_prefix(read_state_dict(path)),
-    "emo_affectnet": lambda path, cache: read_state_dict(path),
-    "tf_efficientnet_b0": cached_pickle_state,
-    "tf_efficientnet_b2": cached_pickle_state,
+    "mini_xception": lambda paths, cache: load_file(str(paths[0])),
+    "emonet": lambda paths, cache: strip_module_prefix(read_state_dict(paths[0])),
+    "emo_affectnet": lambda paths, cache: read_state_dict(paths[0]),
+    "tf_efficientnet_b0": lambda paths, cache: cached_pickle_state(paths[0], cache),
+    "tf_efficientnet_b2": lambda paths, cache: cached_pickle_state(paths[0], cache),
+    "esr_9": lambda paths, cache: read_ensemble_state(paths),
 }
 
 
@@ -103,10 +108,11 @@ def with_fast_backend(model: EmotionModel, cache: Path, key: str) -> EmotionMode
     return EmotionModel(model.spec, model.network, runner=runner, backend="onnxruntime")
 
 
-def build_model(spec: ModelSpec, path: Path, cache: Path) -> EmotionModel:
-    """The network of ``spec`` with the weights of ``path``, loaded strictly."""
-    state = STATE_READERS[spec.architecture](path, cache)
-    return EmotionModel(spec, load_strict(ARCHITECTURES[spec.architecture](spec), state, path.name))
+def build_model(spec: ModelSpec, paths: list[Path], cache: Path) -> EmotionModel:
+    """The network of ``spec`` with the weights of ``paths`` (its files in spec order), loaded strictly."""
+    state = STATE_READERS[spec.architecture](paths, cache)
+    source = paths[0].name if len(paths) == 1 else f"{spec.display_name}'s {len(paths)} files"
+    return EmotionModel(spec, load_strict(ARCHITECTURES[spec.architecture](spec), state, source))
 
 
 class LoadJob:
@@ -274,15 +280,16 @@ class ModelZoo:
 
     def _load(self, spec: ModelSpec, progress: Progress | None) -> EmotionModel:
         try:
-            path = self.store.fetch(spec.weights[0], progress)
+            paths = self.store.fetch_all(spec.weights, progress)
         except ModelUnavailableError as error:
             fix = self.availability(spec.name).fix
             raise ModelUnavailableError(
                 f"{spec.display_name} is unavailable: {error}. To use it, {fix}."
             ) from error
-        log.info("loading %s from %s", spec.name, path)
-        stat = path.stat()
-        model = build_model(spec, path, self.cache_dir)
-        return with_fast_backend(
-            model, self.cache_dir / "onnx", f"{spec.name}-{stat.st_size}-{stat.st_mtime_ns}"
-        )
+        log.info("loading %s from %s", spec.name, ", ".join(str(p) for p in paths))
+        model = build_model(spec, paths, self.cache_dir)
+        stamp = "-".join(f"{p.stat().st_size}-{p.stat().st_mtime_ns}" for p in paths)
+        if len(paths) > 1:  # an ensemble's ten files: one short key for the exported file
+            stamp = hashlib.sha1(stamp.encode()).hexdigest()[:16]
+        key = f"{spec.name}-{stamp}"
+        return with_fast_backend(model, self.cache_dir / "onnx", key)

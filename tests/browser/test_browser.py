@@ -14,7 +14,8 @@ from ..synthetic_video import make_clip
 from ..webcam_meter import meter_script, summarise
 
 MODEL_NAMES = ["mini_xception", "emonet_8", "emonet_5", "emo_affectnet_resnet50", "enet_b0_7", "enet_b2_7",
-               "enet_b0_8_best_afew", "enet_b0_8_best_vgaf", "enet_b2_8", "enet_b0_8_va_mtl"]  # fmt: skip
+               "enet_b0_8_best_afew", "enet_b0_8_best_vgaf", "enet_b2_8", "enet_b0_8_va_mtl",
+               "esr_9"]  # fmt: skip
 
 
 def open_tab(page, url: str, name: str) -> None:
@@ -270,7 +271,7 @@ def test_compare_names_the_models_it_ran_and_those_it_skipped_with_why(page, app
     text = status.inner_text()
     assert "Ran 1 model: Mini-Xception FER2013" in text
     skipped = [int(n) for n in re.findall(r"Skipped (\d+) \(", text)]  # grouped by why
-    assert sum(skipped) == 9 and "EmoNet 8-class" in text and "weights not downloaded yet" in text
+    assert sum(skipped) == 10 and "EmoNet 8-class" in text and "weights not downloaded yet" in text
 
 
 def test_a_web_visitor_can_fetch_a_models_weights_and_sees_why_when_it_fails(page, app_url):
