@@ -18,7 +18,7 @@ def face_columns(model_name: str) -> list[str]:
     """Column names of the per-face table: what a reader wants first (face, verdict), then the
     probabilities in canonical order, valence/arousal, and the box last."""
     spec = get_spec(model_name)
-    columns = ["face", "top_label", "top_probability"]
+    columns = ["face", "top_label", "top_probability", *(["agreement"] if spec.ensemble_branches else [])]
     columns += canonical_order(spec.labels)
     if spec.has_valence_arousal:
         columns += ["valence", "arousal"]
@@ -76,6 +76,7 @@ def face_rows(analysis: ImageAnalysis) -> list[dict]:
             "score": face.score,
             "top_label": face.top_label,
             "top_probability": face.top_probability,
+            "agreement": face.agreement,
             "valence": face.valence,
             "arousal": face.arousal,
             "model": analysis.model,

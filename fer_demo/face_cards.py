@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+from collections import Counter
 
 import numpy as np
 from PIL import Image
@@ -32,6 +33,9 @@ STYLE = """<style>
   align-items:center}
 .fer-card .bar{display:block;height:8px;border-radius:4px;background:var(--c)}
 .fer-card .va{font-size:12px;opacity:.85}
+.fer-card .agree{display:inline-block;margin-left:6px;padding:0 6px;border-radius:9px;font-size:12px;
+  font-weight:600;border:1px solid currentColor}
+.fer-card details{font-size:12px;margin-top:2px}
 </style>"""
 
 
@@ -63,9 +67,28 @@ def face_card(image: np.ndarray, face: FaceResult) -> str:
     return (
         f'<div class="fer-card" style="--face:{face_colour_css(face.face - 1)}">'
         f'<img src="{thumbnail_uri(image, face)}" alt="Face {face.face}">'
-        f'<div style="flex:1"><div class="verdict">{verdict}</div>'
-        f'<div class="bars">{bars}</div>{va}</div></div>'
+        f'<div style="flex:1"><div class="verdict">{verdict}{agreement_badge(face)}</div>'
+        f'<div class="bars">{bars}</div>{va}{branch_votes(face)}</div></div>'
     )
+
+
+def agreement_badge(face: FaceResult) -> str:
+    """ "7/9 agree": how many of an ensemble's members vote for the top label; nothing for one network."""
+    if face.branch_votes is None:
+        return ""
+    agreeing, members = face.branch_votes.count(face.top_label), len(face.branch_votes)
+    title = "Ensemble members whose own top label is this one: a confident ensemble, not a correct one."
+    return f'<span class="agree" title="{title}">{agreeing}/{members} agree</span>'
+
+
+def branch_votes(face: FaceResult) -> str:
+    """Each member's vote, folded: counts per label, then member by member."""
+    if face.branch_votes is None:
+        return ""
+    counts = Counter(face.branch_votes).most_common()
+    tally = ", ".join(f"{html.escape(label)} {n}" for label, n in counts)
+    members = " · ".join(f"{i}: {html.escape(label)}" for i, label in enumerate(face.branch_votes, 1))
+    return f"<details><summary>Votes: {tally}</summary>{members}</details>"
 
 
 def face_cards(image: np.ndarray, analysis: ImageAnalysis) -> str:

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from fer_demo.faces import DetectionOptions, FaceDetections, FaceDetector, crop, expand_boxes
-from fer_demo.labels import to_canonical
+from fer_demo.labels import canonical_label, to_canonical
 from fer_demo.models.base import EmotionModel, Predictions
 
 
@@ -28,6 +28,9 @@ class FaceResult:
     top_probability: float
     valence: float | None = None
     arousal: float | None = None
+    # An ensemble's (ESR-9): the share of members voting for ``top_label``, and each member's vote.
+    agreement: float | None = None
+    branch_votes: list[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -60,10 +63,15 @@ def face_results(
     A face's number is its track id when a tracker assigned one, else its position.
     """
     results = []
+    agreement = predictions.agreement
+    labels = [canonical_label(label) for label in model.spec.labels]
     for i in range(len(detections)):
         track = int(detections.track_ids[i])
         probabilities = to_canonical(predictions.probabilities[i], model.spec.labels)
         top = max(probabilities, key=probabilities.get)
+        votes = None
+        if predictions.branch_probabilities is not None:
+            votes = [labels[k] for k in predictions.branch_probabilities[i].argmax(axis=1)]
         results.append(
             FaceResult(
                 face=track if track > 0 else i + 1,
@@ -75,6 +83,8 @@ def face_results(
                 top_probability=round(probabilities[top], 5),
                 valence=None if predictions.valence is None else round(float(predictions.valence[i]), 4),
                 arousal=None if predictions.arousal is None else round(float(predictions.arousal[i]), 4),
+                agreement=None if agreement is None else round(float(agreement[i]), 4),
+                branch_votes=votes,
             )
         )
     return results

@@ -122,6 +122,8 @@ def mark_cuts(figure: go.Figure, cuts: Sequence[float]) -> None:
         figure.add_scatter(x=[None], y=[None], mode="lines", line=line, name="cut (new shot)")
 
 
+AGREEMENT_NAME = "agreement (members voting for the top label)"
+AGREEMENT_LINE = {"color": "#222222", "width": 1.5, "dash": "dash"}
 GAP_SECONDS = 0.5  # a face absent this long (another shot, out of view) breaks its lines
 
 
@@ -168,6 +170,20 @@ def emotion_timeline(
                 showlegend=row == 1,
                 line={"color": EMOTION_COLOURS[label]},
                 hovertemplate="%{y:.0%}<extra>" + label + "</extra>",
+            )
+        if "agreement" in rows[0]:  # an ensemble: how many members vote for the label shown
+            x, y = _gapped(times, _column(rows, "agreement"))
+            figure.add_scatter(
+                row=row,
+                col=1,
+                x=x,
+                y=y,
+                mode="lines",
+                name=AGREEMENT_NAME,
+                legendgroup="agreement",
+                showlegend=row == 1,
+                line=AGREEMENT_LINE,
+                hovertemplate="%{y:.0%}<extra>" + AGREEMENT_NAME + "</extra>",
             )
     figure.update_yaxes(range=[0, 1], tickformat=".0%")
     figure.update_xaxes(title_text="time (s)", row=len(faces), col=1)

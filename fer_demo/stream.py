@@ -58,6 +58,7 @@ class _FaceState:
     probabilities: np.ndarray
     valence: float | None
     arousal: float | None
+    branches: np.ndarray | None = None  # an ensemble's member softmaxes (B, K), as last classified
 
 
 class StreamAnalyzer:
@@ -215,7 +216,8 @@ class StreamAnalyzer:
                 probabilities, valence, arousal = self.smoother.update(
                     track, time, probabilities, valence, arousal
                 )
-            self.faces[track] = _FaceState(time, probabilities, valence, arousal)
+            branches = None if raw.branch_probabilities is None else raw.branch_probabilities[i]
+            self.faces[track] = _FaceState(time, probabilities, valence, arousal, branches)
 
     def _current(self, ids: list[int]) -> Predictions:
         """The stored outputs of the faces ``ids``, as one Predictions."""
@@ -225,8 +227,10 @@ class StreamAnalyzer:
             return Predictions(np.zeros((0, k), np.float32), empty, empty)
         states = [self.faces[track] for track in ids]
         probabilities = np.stack([state.probabilities for state in states]).astype(np.float32)
+        # An ensemble's agreement: the latest member votes against the label shown (smoothed or not).
+        branches = np.stack([s.branches for s in states]) if states[0].branches is not None else None
         if not self.model.spec.has_valence_arousal or states[0].valence is None:
-            return Predictions(probabilities)
+            return Predictions(probabilities, branch_probabilities=branches)
         valence = np.asarray([state.valence for state in states], np.float32)
         arousal = np.asarray([state.arousal for state in states], np.float32)
-        return Predictions(probabilities, valence, arousal)
+        return Predictions(probabilities, valence, arousal, branches)

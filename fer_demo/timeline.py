@@ -26,8 +26,8 @@ def record_columns(model_name: str, video: bool = False) -> list[str]:
     columns = ["frame", "time", *(["shot", "person"] if video else []), "face_id"]
     columns += ["x1", "y1", "x2", "y2", "score"]
     columns += canonical_order(spec.labels)
-    columns += ["valence", "arousal", "top_label", "top_probability", "model"]
-    return columns
+    columns += ["valence", "arousal", "top_label", "top_probability"]
+    return [*columns, *(["agreement"] if spec.ensemble_branches else []), "model"]
 
 
 def frame_records(
@@ -55,6 +55,7 @@ def frame_records(
                 "arousal": face.arousal,
                 "top_label": face.top_label,
                 "top_probability": face.top_probability,
+                **({"agreement": face.agreement} if face.agreement is not None else {}),
                 "model": model_name,
             }
         )

@@ -18,15 +18,25 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from fer_demo.config import Settings
 from fer_demo.errors import ModelUnavailableError
+from fer_demo.export import face_columns, face_rows
+from fer_demo.face_cards import face_cards
 from fer_demo.models.base import branch_agreement
 from fer_demo.models.esr9 import ESR9
 from fer_demo.models.specs import MODEL_SPECS
 from fer_demo.models.weights import WeightsError, WeightStore, git_blob_sha1
 from fer_demo.models.zoo import ModelZoo, build_model
+from fer_demo.plots import AGREEMENT_NAME, emotion_timeline
+from fer_demo.stream import StreamSettings
+from fer_demo.studio import Studio
+from fer_demo.timeline import by_face, record_columns
+from fer_demo.video import VideoLimits, VideoResult, analyze_video
 
 from .checkpoints.esr9 import write_esr9_files
 from .checkpoints.manifest_state import load_manifest
+from .conftest import EXAMPLES
+from .synthetic_video import make_clip
 
 SPEC = MODEL_SPECS["esr_9"]
 FILENAMES = [weight.filename for weight in SPEC.weights]
@@ -193,3 +203,38 @@ def test_the_ten_files_download_all_or_none(esr9_dir, file_server, tmp_path, mon
     assert file_server.requested == [f"/{name}" for name in FILENAMES[7:]]  # verified parts are kept
     assert reported == sorted(reported) and reported[-1] == sum(p.stat().st_size for p in paths)
     assert ModelZoo(tmp_path / "weights").availability("esr_9").available
+
+
+@pytest.fixture(scope="module")
+def studio(esr9_dir):
+    return Studio(Settings(weights_dir=esr9_dir))
+
+
+def test_a_photo_gets_each_faces_agreement_and_votes_in_the_result_table_and_card(studio):
+    image, analysis = studio.analyze_file(EXAMPLES / "two-faces.jpg", "esr_9")
+    assert len(analysis.faces) == 2
+    for face in analysis.faces:
+        assert len(face.branch_votes) == 9
+        assert face.agreement == pytest.approx(face.branch_votes.count(face.top_label) / 9, abs=1e-4)
+        assert face.agreement >= 1 / 9 and face.valence is not None
+    document = analysis.to_dict()  # the API's JSON
+    assert {"agreement", "branch_votes"} <= set(document["faces"][0])
+    columns = face_columns("esr_9")
+    assert columns[:4] == ["face", "top_label", "top_probability", "agreement"]
+    assert [row["agreement"] for row in face_rows(analysis)] == [face.agreement for face in analysis.faces]
+    cards = face_cards(image.pixels, analysis)
+    first = analysis.faces[0]
+    assert f"{first.branch_votes.count(first.top_label)}/9 agree" in cards and "<details>" in cards
+    assert "agreement" not in face_columns("enet_b0_8_va_mtl")  # one network: no such column
+
+
+def test_a_video_records_agreement_per_frame_and_draws_it_over_time(studio, tmp_path):
+    clip = make_clip(tmp_path / "clip.mp4", seconds=1.0, fps=10.0, second_face=None)
+    analyzer = studio.stream_analyzer("esr_9", StreamSettings(detect_every=2, smoothing=0.3))
+    events = analyze_video(clip.path, analyzer, tmp_path / "out.mp4", VideoLimits(), progress_every=0.0)
+    (result,) = [event for event in events if isinstance(event, VideoResult)]
+    assert "agreement" in record_columns("esr_9", video=True)
+    shares = {record["agreement"] for record in result.records}
+    assert shares and all(round(share * 9) in range(1, 10) for share in shares)
+    figure = emotion_timeline(by_face(result.records))
+    assert [trace.name for trace in figure.data].count(AGREEMENT_NAME) == 1
