@@ -19,6 +19,7 @@ from fer_demo.models.specs import MODEL_SPECS, PREFERRED_MODELS
 from fer_demo.models.weights import Availability, Progress
 from fer_demo.models.zoo import ModelZoo
 from fer_demo.pipeline import ImageAnalysis, analyze_image
+from fer_demo.saliency import FaceSaliency, SaliencyExplainer
 from fer_demo.stream import StreamAnalyzer, StreamSettings
 
 
@@ -33,6 +34,8 @@ class Studio:
         # Decoding and analysing images is CPU work: at most this many at once, whatever number
         # of requests Gradio runs. A request waiting for a model to load holds no slot.
         self.analysis_slots = threading.BoundedSemaphore(settings.analysis_slots)
+        self._explainers: dict[str, SaliencyExplainer] = {}
+        self._explainers_lock = threading.Lock()
 
     def detector_for(self, max_side: int) -> FaceDetector:
         """A detector working on copies of at most ``max_side`` pixels (one per size, shared)."""
@@ -138,3 +141,17 @@ class Studio:
     ) -> ImageAnalysis:
         """Analyse an RGB uint8 array with the named model."""
         return analyze_image(image, model or self.zoo.get(model_name), self.detector, options)
+
+    def explainer(self, model_name: str, progress: Progress | None = None) -> SaliencyExplainer:
+        """Grad-CAM for a model: its own copy of the network, made on first use and kept."""
+        model = self.zoo.get(model_name, progress)
+        with self._explainers_lock:
+            if model_name not in self._explainers:
+                self._explainers[model_name] = SaliencyExplainer(model)
+            return self._explainers[model_name]
+
+    def explain(self, image, analysis: ImageAnalysis, target: str | None = None) -> list[FaceSaliency]:
+        """Where the analysis's model looked on each of its faces, for ``target`` or each top label."""
+        explainer = self.explainer(analysis.model)
+        with self.analysis_slots:
+            return explainer.explain(image, analysis.faces, target)

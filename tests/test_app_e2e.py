@@ -82,6 +82,19 @@ def test_an_example_clicked_again_is_answered_from_the_cache(client, tmp_path):
     assert all("analysed earlier" not in analyse(photo)[1] for _ in range(2))
 
 
+def test_explain_returns_each_faces_map_as_a_picture_and_numbers(client):
+    photo = handle_file(str(EXAMPLES / "two-faces.jpg"))
+    result = client.predict(photo, "mini_xception", "", True, api_name="/explain")
+    assert result["method"].startswith("Grad-CAM") and result["layer"] == "blocks.3"
+    first, second = result["faces"]
+    assert (first["target"], second["target"]) == ("Happiness", "Neutral")  # each face's top label
+    assert first["overlay_png"].startswith("data:image/png;base64,")
+    heat = np.asarray(first["map"])
+    assert heat.ndim == 2 and max(heat.shape) <= 112 and heat.min() >= 0 and heat.max() <= 1
+    asked = client.predict(photo, "mini_xception", "Surprise", False, api_name="/explain")
+    assert {face["target"] for face in asked["faces"]} == {"Surprise"} and "map" not in asked["faces"][0]
+
+
 def make_bad_inputs(folder: Path) -> dict[str, Path]:
     files = {
         "text.png": b"not an image at all, just words\n" * 10,

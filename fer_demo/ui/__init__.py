@@ -89,10 +89,13 @@ THEME = gr.themes.Default(
 
 # On a phone a chart's Plotly toolbar covered the panel's label (both sit on the chart's top edge):
 # there it moves one line down, into the space above the legend.
+# The Why? gallery is as tall as its maps: Gradio gives galleries without a pixel height at least
+# 450 px, empty below two faces.
 PAGE_CSS = """
 @media (max-width: 640px) {
   .js-plotly-plot .modebar-container { top: 30px !important; }
 }
+#image-why-maps .grid-wrap { min-height: 0 !important; max-height: none !important; }
 """
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import gradio as gr
 
+from fer_demo.errors import InputError
 from fer_demo.models.specs import MODEL_SPECS
+from fer_demo.saliency import saliency_document
 from fer_demo.studio import Studio
 from fer_demo.ui.common import QUICK, detection_options, user_errors
 from fer_demo.ui.request_guard import payload_path, received_file
@@ -39,6 +41,39 @@ def register_api(studio: Studio) -> None:
         decoded, analysis = studio.analyze_file(received_file(payload_path(image)), model, None, options)
         return {**analysis.to_dict(), "frames": decoded.frames, "notes": list(decoded.notes)}
 
+    @user_errors
+    def explain(
+        image: gr.FileData,
+        model: str = default,
+        target: str = "",
+        arrays: bool = False,
+        min_confidence: float = detection.min_confidence,
+        min_face_size: int = detection.min_face_size,
+    ) -> dict:
+        """Where the model looked on each face (Grad-CAM), for one class or each face's top label.
+
+        Args:
+            image: the photo.
+            model: a model name from /models.
+            target: a class the model has ("Happiness"), or "" for each face's top label.
+            arrays: also return each heatmap as numbers (at most 112 px a side, values 0 to 1).
+            min_confidence: the face detector's score a face needs (0 to 1).
+            min_face_size: the shorter side a face box needs, in pixels of the image.
+
+        Returns:
+            {"model", "method", "layer", "faces": [{"face", "target", "crop_box", "seconds",
+            "overlay_png" (a data URI), "map" and, for an ensemble, "member_maps" (with arrays)}]};
+            crop_box (x1, y1, x2, y2) is the part of the photo the model saw, which the maps cover.
+        """
+        options = detection_options(min_confidence, min_face_size)
+        decoded, analysis = studio.analyze_file(received_file(payload_path(image)), model, None, options)
+        try:
+            saliencies = studio.explain(decoded.pixels, analysis, str(target) if target else None)
+        except ValueError as error:  # a class this model does not have
+            raise InputError(str(error)) from None
+        layer = MODEL_SPECS[model].saliency_layer
+        return saliency_document(saliencies, model, layer, image=decoded.pixels, arrays=bool(arrays))
+
     def models() -> dict:
         """Every registered model with its labels and whether it can run now.
 
@@ -59,4 +94,5 @@ def register_api(studio: Studio) -> None:
         return result
 
     gr.api(analyze, api_name="analyze", **QUICK)
+    gr.api(explain, api_name="explain", **QUICK)
     gr.api(models, api_name="models")

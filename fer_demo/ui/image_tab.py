@@ -14,9 +14,11 @@ from fer_demo.downloads import new_export_dir
 from fer_demo.errors import ModelUnavailableError
 from fer_demo.export import download_name, face_columns, face_rows, table_frame, write_csv, write_json
 from fer_demo.face_cards import face_cards
+from fer_demo.labels import canonical_order
 from fer_demo.models.specs import get_spec
 from fer_demo.plots import comparison_chart, empty_figure, probability_chart
 from fer_demo.render import annotate
+from fer_demo.saliency import gallery_items
 from fer_demo.studio import Studio
 from fer_demo.ui.common import (
     QUICK,
@@ -32,9 +34,15 @@ from fer_demo.ui.request_guard import accept_received_files
 
 log = logging.getLogger(__name__)
 
+TOP_LABEL = "Each face's top label"
 IMAGE_EXAMPLES = ["examples/astronaut.jpg", "examples/biden-portrait.jpg", "examples/two-faces.jpg"]
 EXAMPLE_LABELS = ["Astronaut Eileen Collins (NASA)", "Official portrait (White House)", "Two faces"]
 NO_FACES = "No faces found. Try a photo where faces are larger, frontal and well lit."
+
+
+def target_choices(model_name: str) -> list[str]:
+    """What the Why? view can explain: each face's own verdict, or any class the model has."""
+    return [TOP_LABEL, *canonical_order(get_spec(model_name).labels)]
 
 
 def needs_download(studio: Studio, name: str) -> bool:
@@ -86,6 +94,16 @@ def build_image_tab(studio: Studio) -> tuple[gr.Image, gr.Button]:
                 with gr.Accordion("Face detection", open=False):
                     threshold, min_face = detection_controls(studio)
                     landmarks = gr.Checkbox(False, label="Draw landmarks (eyes, nose, mouth corners)")
+                with gr.Group():
+                    why = gr.Checkbox(
+                        False,
+                        label="Why? Show where the model looked",
+                        info="Grad-CAM heatmaps: red is where the face raised the score of the class.",
+                        elem_id="image-why",
+                    )
+                    why_target = gr.Dropdown(
+                        target_choices(default), value=TOP_LABEL, label="Explain", elem_id="image-why-target"
+                    )
                 with gr.Row():
                     analyse = gr.Button("Analyse faces", variant="primary")
                     compare = gr.Button("Compare all available models")
@@ -107,6 +125,15 @@ def build_image_tab(studio: Studio) -> tuple[gr.Image, gr.Button]:
                 status = gr.Markdown(elem_id="image-status")
                 as_video = gr.Button("Analyse every frame in the Video tab", visible=False, size="sm")
                 cards = gr.HTML(elem_id="image-faces")  # each face's picture and numbers, by the photo
+                why_maps = gr.Gallery(
+                    label="Where the model looked (Grad-CAM)",
+                    columns=3,
+                    fit_columns=False,  # two faces stay two tiles of a row, not two giant ones
+                    object_fit="contain",
+                    allow_preview=True,
+                    visible=False,
+                    elem_id="image-why-maps",
+                )
         chart = gr.Plot(label="Expression probabilities per face", elem_id="image-chart")
         empty = pd.DataFrame(columns=face_columns(default))
         table = gr.Dataframe(empty, label="Results per face", interactive=False)  # scrolls sideways on phones
@@ -252,4 +279,28 @@ def build_image_tab(studio: Studio) -> tuple[gr.Image, gr.Button]:
         return gr.Button(visible=animated)
 
     image_in.change(offer_video, image_in, as_video, api_visibility="private", queue=False)
+
+    @user_errors
+    def show_why(path: str | None, model_name: str, target: str, threshold: float, min_face: float,
+                show: bool, progress: gr.Progress = gr.Progress()) -> gr.Gallery:  # noqa: B008  # fmt: skip
+        """The Why? view: where the model looked on each face, for the class picked (one the model
+        has, else each face's top label); it follows the photo, the model and the class."""
+        if not show or not path:
+            return gr.Gallery(None, visible=False)
+        asked = target if target in target_choices(model_name)[1:] else None
+        image, analysis = studio.analyze_file(path, model_name, download_progress(progress),
+                                              detection_options(threshold, min_face))  # fmt: skip
+        saliencies = studio.explain(image.pixels, analysis, asked)
+        if not saliencies:
+            return gr.Gallery(None, visible=False)
+        what = "each face's top label" if asked is None else asked
+        timing = f"{saliencies[0].seconds * 1000:.0f} ms a face"
+        label = f"Where the model looked for {what} (Grad-CAM, {timing}); red raised the score"
+        return gr.Gallery(gallery_items(image.pixels, saliencies, asked), visible=True, label=label)
+
+    why_inputs = [image_in, model, why_target, threshold, min_face, why]
+    for trigger in (image_in.change, model.change, why.input, why_target.input, analyse.click):
+        trigger(show_why, why_inputs, why_maps, api_visibility="private", **QUICK)
+    model.change(lambda name: gr.Dropdown(choices=target_choices(name), value=TOP_LABEL), model, why_target,
+                 queue=False, api_visibility="private")  # fmt: skip
     return image_in, as_video
