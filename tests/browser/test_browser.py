@@ -63,6 +63,21 @@ def test_video_tab_shows_progress_plays_the_result_and_draws_the_timeline(page, 
     assert traces.count() >= 7  # a line per expression
 
 
+def test_why_shows_where_the_model_looked_on_each_face_for_the_class_asked(page, app_url):
+    open_tab(page, app_url, "Image")
+    page.get_by_label("Why? Show where the model looked").check()
+    page.get_by_text("Two faces", exact=True).first.click()
+    maps = page.locator("#image-why-maps")
+    maps.get_by_text("#2 Neutral").wait_for()
+    assert maps.locator("img").count() == 2 and maps.get_by_text("#1 Happiness").is_visible()
+    page.locator("#image-why-target input").click()
+    page.get_by_role("option", name="Surprise").click()
+    maps.get_by_text("#1 for Surprise").wait_for()
+    assert "for Surprise" in maps.inner_text() and maps.locator("img").count() == 2
+    page.get_by_label("Why? Show where the model looked").uncheck()
+    maps.wait_for(state="hidden")
+
+
 def test_an_image_example_click_shows_its_result_and_a_new_photo_replaces_it(page, app_url):
     open_tab(page, app_url, "Image")
     page.get_by_text("Two faces", exact=True).first.click()
