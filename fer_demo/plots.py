@@ -8,7 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from fer_demo.compare import compared_labels
+from fer_demo.compare import FaceAgreement, compared_labels
 from fer_demo.labels import CANONICAL_LABELS
 from fer_demo.palette import EMOTION_COLOURS, MODEL_COLOURS, face_colour_css
 from fer_demo.pipeline import FaceResult, ImageAnalysis
@@ -56,9 +56,7 @@ def probability_chart(faces: Sequence[FaceResult], title: str = "") -> go.Figure
     return figure
 
 
-def comparison_chart(
-    analyses: Sequence[ImageAnalysis], agreements: Sequence[tuple[str, int, int]]
-) -> go.Figure:
+def comparison_chart(analyses: Sequence[ImageAnalysis], agreements: Sequence[FaceAgreement]) -> go.Figure:
     """One panel per face, a row per label some compared model has (horizontal bars, names whole
     on a phone), a bar per model (a model without the label has no bar there)."""
     if not analyses or not analyses[0].faces:
@@ -67,9 +65,7 @@ def comparison_chart(
     labels = compared_labels(analyses)
     panel = max(240, 7 * len(labels) * len(analyses) + 60)
     height = panel * faces + 120
-    titles = [
-        f"Face #{i + 1}: {count}/{total} say {label}" for i, (label, count, total) in enumerate(agreements)
-    ]
+    titles = [f"Face #{a.face}: {a.agreeing}/{a.models} say {a.label}" for a in agreements]
     # 70 px between panels: the x labels of one and the title of the next never touch.
     figure = make_subplots(rows=faces, cols=1, subplot_titles=titles, vertical_spacing=70 / height)
     for m, analysis in enumerate(analyses):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from pathlib import Path
 
@@ -157,9 +158,14 @@ def test_models_endpoint_lists_every_model_with_its_status(client):
 
 
 def test_compare_runs_every_ready_model_on_the_same_faces(client):
-    _image, status, _plot, table, _csv, _json, _cards = client.predict(
+    _image, status, _plot, table, _csv, json_path, _cards = client.predict(
         handle_file(str(EXAMPLES / "two-faces.jpg")), api_name="/compare_models"
     )
+    document = json.loads(Path(json_path).read_text())
+    assert [(a["face"], a["label"], a["models_agreeing"]) for a in document["agreement"]] == [
+        (1, "Happiness", 1),
+        (2, "Neutral", 1),
+    ]
     assert "Face #1: **1 of 1** models say **Happiness**" in status
     assert "Ran 1 model: Mini-Xception FER2013" in status
     # The ten others are named with why they were left out, not silently skipped.

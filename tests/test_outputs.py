@@ -124,6 +124,29 @@ def test_a_comparison_shows_only_the_classes_and_outputs_its_models_have():
     assert "valence" in comparison_rows(with_va)[0]
 
 
+def model_says(model: str, probabilities: dict[str, float]) -> ImageAnalysis:
+    top = max(probabilities, key=probabilities.get)
+    verdict = replace(face(1), probabilities=probabilities, top_label=top, top_probability=probabilities[top])
+    return ImageAnalysis(model, model, 100, 100, [verdict])
+
+
+def test_models_agree_on_the_labels_they_share_and_a_missing_class_is_no_disagreement():
+    seven = model_says("mini_xception", PROBS)  # Happiness, no Contempt
+    eight = model_says("enet_b2_8", {**dict.fromkeys(PROBS, 0.02), "Happiness": 0.3, "Contempt": 0.58})
+    five = model_says("emonet_5", {"Neutral": 0.6, "Happiness": 0.3, "Sadness": 0.05, "Surprise": 0.03,
+                                   "Anger": 0.02})  # fmt: skip
+    (consensus,) = agreement([seven, eight, five])
+    assert consensus.shared_labels == ("Neutral", "Happiness", "Sadness", "Surprise", "Anger")
+    # The 8-class model's Contempt is outside the shared labels: its vote there is Happiness.
+    assert (consensus.label, consensus.agreeing, consensus.models) == ("Happiness", 2, 3)
+    assert consensus.to_dict()["share"] == pytest.approx(0.6667)
+    columns, rows = comparison_rows([seven, eight, five])
+    assert {"shared_vote", "consensus_label", "models_agreeing"} <= set(columns)
+    assert [row["top_label"] for row in rows] == ["Happiness", "Contempt", "Neutral"]
+    assert [row["shared_vote"] for row in rows] == ["Happiness", "Happiness", "Neutral"]
+    assert {row["models_agreeing"] for row in rows} == {"2/3"} and "ensemble_agreement" not in columns
+
+
 @pytest.mark.parametrize("size", [(300, 300), (640, 480), (2000, 1333), (4032, 3024), (1080, 1920)])
 def test_box_labels_stay_at_least_14_px_tall_on_a_phone(size):
     """The label is measured on the drawn image, then scaled as the image panel of a 390 px phone

@@ -9,7 +9,7 @@ import gradio as gr
 import pandas as pd
 
 from fer_demo.animation import is_animation
-from fer_demo.compare import agreement, comparison_rows
+from fer_demo.compare import agreement, compared_labels, comparison_rows
 from fer_demo.downloads import new_export_dir
 from fer_demo.errors import ModelUnavailableError
 from fer_demo.export import download_name, face_columns, face_rows, table_frame, write_csv, write_json
@@ -226,7 +226,7 @@ def build_image_tab(studio: Studio) -> tuple[gr.Image, gr.Button]:
         columns, rows = comparison_rows(analyses)
         folder = new_export_dir()
         csv_path = write_csv(rows, columns, folder / download_name(path, "compared", "csv"))
-        document = {"models": [a.to_dict() for a in analyses]}
+        document = {"agreement": [a.to_dict() for a in agreements], "models": [a.to_dict() for a in analyses]}
         json_path = write_json(document, folder / download_name(path, "compared", "json"))
         ran = f"Ran {len(analyses)} model{'s' if len(analyses) != 1 else ''}: " + ", ".join(
             a.model_display_name for a in analyses
@@ -238,10 +238,15 @@ def build_image_tab(studio: Studio) -> tuple[gr.Image, gr.Button]:
             verdicts = "**No faces found**."
         else:
             verdicts = " ".join(
-                f"Face #{i + 1}: **{count} of {total}** models say **{label}**."
-                for i, (label, count, total) in enumerate(agreements)
+                f"Face #{a.face}: **{a.agreeing} of {a.models}** models say **{a.label}**."
+                for a in agreements
             )
-        message = "\n\n".join([verdicts, f"{ran}.", *skipped])
+        shared = agreements[0].shared_labels if agreements else ()
+        basis = []
+        if agreements and len(shared) < len(compared_labels(analyses)):
+            basis = [f"Votes are each model's most probable label among the {len(shared)} all of them have "
+                     f"({', '.join(shared)}): a class one model lacks is not a disagreement."]  # fmt: skip
+        message = "\n\n".join([verdicts, *basis, f"{ran}.", *skipped])
         faces = analyses[0].faces if analyses else []
         return (
             annotate(image.pixels, faces),
