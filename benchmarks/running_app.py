@@ -19,6 +19,7 @@ sys.path.insert(0, str(ROOT))
 from fer_demo.models.specs import MODEL_SPECS, TEMPORAL_SPECS  # noqa: E402
 from tests.checkpoints.emo_affectnet import write_lstm_checkpoint, write_static_checkpoint  # noqa: E402
 from tests.checkpoints.emonet import write_emonet_checkpoint  # noqa: E402
+from tests.checkpoints.esr9 import write_esr9_files  # noqa: E402
 from tests.checkpoints.hsemotion import write_whole_model_pickle  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
 
@@ -29,6 +30,7 @@ def write_random_weights(folder: Path) -> None:
     write_static_checkpoint(folder / MODEL_SPECS["emo_affectnet_resnet50"].weights[0].filename)
     write_lstm_checkpoint(folder / TEMPORAL_SPECS["lstm_ravdess"].weights.filename)
     write_emonet_checkpoint(folder / MODEL_SPECS["emonet_8"].weights[0].filename)
+    write_esr9_files(folder, [weight.filename for weight in MODEL_SPECS["esr_9"].weights])
 
 
 def start_app(
