@@ -98,6 +98,7 @@ def face_summary(
         dominant = max(means, key=means.get)
         valence = [row["valence"] for row in rows if row.get("valence") is not None]
         arousal = [row["arousal"] for row in rows if row.get("arousal") is not None]
+        agreement = [row["agreement"] for row in rows if row.get("agreement") is not None]
         summary.append({
             key: face_id,
             **({"tracks": sorted({row["face_id"] for row in rows})} if key == "person" else {}),
@@ -109,5 +110,6 @@ def face_summary(
             "dominant_mean_probability": round(means[dominant], 4),
             "mean_valence": round(float(np.mean(valence)), 4) if valence else None,
             "mean_arousal": round(float(np.mean(arousal)), 4) if arousal else None,
+            **({"mean_agreement": round(float(np.mean(agreement)), 4)} if agreement else {}),
         })  # fmt: skip
     return summary

@@ -238,3 +238,7 @@ def test_a_video_records_agreement_per_frame_and_draws_it_over_time(studio, tmp_
     assert shares and all(round(share * 9) in range(1, 10) for share in shares)
     figure = emotion_timeline(by_face(result.records))
     assert [trace.name for trace in figure.data].count(AGREEMENT_NAME) == 1
+    (face,) = result.summary
+    assert face["mean_agreement"] == pytest.approx(
+        np.mean([r["agreement"] for r in result.records]), abs=1e-4
+    )
