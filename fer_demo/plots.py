@@ -151,35 +151,24 @@ def emotion_timeline(
     for row, face in enumerate(faces, start=1):
         rows = _thin(groups[face])
         times = _column(rows, "time")
-        for label in CANONICAL_LABELS:
-            if label not in rows[0]:
+        # A line per expression, then an ensemble's agreement (members voting for the label shown).
+        lines = [(label, label, {"color": EMOTION_COLOURS[label]}) for label in CANONICAL_LABELS]
+        lines.append(("agreement", AGREEMENT_NAME, AGREEMENT_LINE))
+        for key, name, line in lines:
+            if key not in rows[0]:
                 continue
-            x, y = _gapped(times, _column(rows, label))
+            x, y = _gapped(times, _column(rows, key))
             figure.add_scatter(
                 row=row,
                 col=1,
                 x=x,
                 y=y,
                 mode="lines",
-                name=label,
-                legendgroup=label,
+                name=name,
+                legendgroup=key,
                 showlegend=row == 1,
-                line={"color": EMOTION_COLOURS[label]},
-                hovertemplate="%{y:.0%}<extra>" + label + "</extra>",
-            )
-        if "agreement" in rows[0]:  # an ensemble: how many members vote for the label shown
-            x, y = _gapped(times, _column(rows, "agreement"))
-            figure.add_scatter(
-                row=row,
-                col=1,
-                x=x,
-                y=y,
-                mode="lines",
-                name=AGREEMENT_NAME,
-                legendgroup="agreement",
-                showlegend=row == 1,
-                line=AGREEMENT_LINE,
-                hovertemplate="%{y:.0%}<extra>" + AGREEMENT_NAME + "</extra>",
+                line=line,
+                hovertemplate="%{y:.0%}<extra>" + name + "</extra>",
             )
     figure.update_yaxes(range=[0, 1], tickformat=".0%")
     figure.update_xaxes(title_text="time (s)", row=len(faces), col=1)

@@ -89,13 +89,17 @@ THEME = gr.themes.Default(
 
 # On a phone a chart's Plotly toolbar covered the panel's label (both sit on the chart's top edge):
 # there it moves one line down, into the space above the legend.
-# The Why? gallery is as tall as its maps: Gradio gives galleries without a pixel height at least
-# 450 px, empty below two faces.
+# The Why? gallery is as tall as its maps (Gradio gives galleries without a pixel height at least
+# 450 px, empty below two faces), starts below its label, and has two columns on a phone so the
+# captions stay whole.
 PAGE_CSS = """
 @media (max-width: 640px) {
   .js-plotly-plot .modebar-container { top: 30px !important; }
 }
-#image-why-maps .grid-wrap { min-height: 0 !important; max-height: none !important; }
+#image-why-maps .grid-wrap { min-height: 0 !important; max-height: none !important; padding-top: 32px; }
+@media (max-width: 640px) {
+  #image-why-maps .grid-container { grid-template-columns: repeat(2, minmax(100px, 1fr)) !important; }
+}
 """
 
 

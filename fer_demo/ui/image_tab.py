@@ -298,9 +298,7 @@ def build_image_tab(studio: Studio) -> tuple[gr.Image, gr.Button]:
         saliencies = studio.explain(image.pixels, analysis, asked)
         if not saliencies:
             return gr.Gallery(None, visible=False)
-        what = "each face's top label" if asked is None else asked
-        timing = f"{saliencies[0].seconds * 1000:.0f} ms a face"
-        label = f"Where the model looked for {what} (Grad-CAM, {timing}); red raised the score"
+        label = f"Where the model looked (Grad-CAM, {saliencies[0].seconds * 1000:.0f} ms a face)"
         return gr.Gallery(gallery_items(image.pixels, saliencies, asked), visible=True, label=label)
 
     why_inputs = [image_in, model, why_target, threshold, min_face, why]
