@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -141,6 +142,67 @@ def analyse_image_folder(args: argparse.Namespace) -> int:
     return 1 if failed and failed == len(paths) else 0
 
 
+def video_seconds(item) -> float:
+    """A video's duration from its header (0 for a photo or an unreadable file: it fails later)."""
+    from fer_demo.video_io import probe
+
+    if item.kind != "video":
+        return 0.0
+    try:
+        return probe(item.path).duration
+    except UserFacingError:
+        return 0.0
+
+
+def analyse_corpus(args: argparse.Namespace) -> int:
+    """Files, folders and patterns into per-file tables and summaries, a manifest and one combined
+    table; progress over files and over video seconds, then what was done, skipped and failed."""
+    from tqdm import tqdm
+
+    from fer_demo.corpus import CorpusSettings, analyze_corpus, find_media
+    from fer_demo.corpus.run import RunSummary
+
+    settings = CorpusSettings(
+        model=args.model, temporal=args.temporal, detect_every=args.detect_every,
+        detect_side=args.detect_side, smoothing=args.smoothing, min_confidence=args.min_confidence,
+        min_face_size=args.min_face_size,
+        persons=not args.no_persons, link_threshold=args.link_threshold, max_fps=args.max_fps,
+        annotated_video=args.annotated_video, format=args.format,
+    )  # fmt: skip
+    media, unmatched = find_media(args.inputs)
+    if unmatched:
+        print(f"error: no photo or video found for: {', '.join(unmatched)}", file=sys.stderr)
+        return 2
+    durations = {item.path: video_seconds(item) for item in media}  # from each header: cheap
+    summary = RunSummary()
+    files = tqdm(total=len(media), unit="file", desc="files", position=0)
+    seconds = tqdm(total=round(sum(durations.values()), 1), unit="s", desc="video", position=1)
+    completed = {"seconds": 0.0}
+
+    def show(done: float) -> None:
+        seconds.n = round(min(done, seconds.total), 1)
+        seconds.refresh()
+
+    def advance(item, share: float) -> None:  # within a file, when the run is in this process
+        show(completed["seconds"] + share * durations.get(item.path, 0.0))
+
+    started = time.perf_counter()
+    for result in analyze_corpus(args.inputs, settings, args.out, workers=args.workers, ray_address=args.ray,
+                                 force=args.force, progress=advance):  # fmt: skip
+        summary.results.append(result)
+        completed["seconds"] += durations.get(Path(result.source), 0.0)
+        show(completed["seconds"])
+        files.update(1)
+        if result.status == "failed":
+            tqdm.write(f"failed: {result.source}: {result.error}")
+    summary.wall_seconds = time.perf_counter() - started
+    files.close()
+    seconds.close()
+    print(summary.line())
+    print(f"results: {Path(args.out) / 'manifest.json'}")
+    return 1 if summary.count("failed") else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m fer_demo", description="FER studio command line")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -165,23 +227,34 @@ def build_parser() -> argparse.ArgumentParser:
     video.add_argument("--out", required=True, help="annotated H.264 MP4 to write")
     video.add_argument("--csv", help="one row per frame and face")
     video.add_argument("--json", help="summary and records")
-    video.add_argument(
-        "--detect-every",
-        type=int,
-        default=StreamSettings().detect_every,
-        help="frames between face detections",
+
+    batch = commands.add_parser(
+        "batch", help="analyse files, folders and patterns of videos and photos, resumably (corpus mode)"
     )
-    video.add_argument("--detect-side", type=int, default=None, help="detection resolution (px)")
-    video.add_argument("--smoothing", type=float, default=0.3, help="smoothing time constant (s), 0 = off")
-    video.add_argument(
-        "--no-persons", action="store_true", help="report each track as a face (no re-identification)"
+    batch.add_argument("inputs", nargs="+", help="files, folders (searched recursively) and glob patterns")
+    batch.add_argument(
+        "--out", required=True, help="folder for the tables, summaries, manifest and combined table"
     )
-    video.add_argument(
-        "--link-threshold",
-        type=float,
-        default=DEFAULT_LINK_THRESHOLD,
-        help=f"cosine distance under which two tracks are one person (default {DEFAULT_LINK_THRESHOLD})",
+    batch.add_argument(
+        "--model", choices=list(MODEL_SPECS), help="default: FER_DEMO_MODEL, else the best ready"
     )
+    batch.add_argument(
+        "--temporal", choices=list(TEMPORAL_SPECS), help="EMO-AffectNet LSTM instead of smoothing"
+    )
+    batch.add_argument(
+        "--format", choices=["csv", "parquet"], default="csv", help="table format (default csv)"
+    )
+    batch.add_argument(
+        "--annotated-video", action="store_true", help="also write each annotated MP4 (off: faster)"
+    )
+    batch.add_argument(
+        "--max-fps", type=float, default=30.0, help="frames per second of video analysed at most"
+    )
+    batch.add_argument(
+        "--workers", type=int, default=1, help="processes (each with its own models; default 1)"
+    )
+    batch.add_argument("--ray", metavar="ADDRESS", help='send the files to Ray: "auto" or a cluster address')
+    batch.add_argument("--force", action="store_true", help="redo files already finished with these settings")
 
     images = commands.add_parser("images", help="analyse every image of a folder into one CSV")
     images.add_argument("folder")
@@ -189,9 +262,31 @@ def build_parser() -> argparse.ArgumentParser:
         "--model", choices=list(MODEL_SPECS), help="default: FER_DEMO_MODEL, else the best ready"
     )
     images.add_argument("--csv", required=True)
-    for command in (video, images):
+    for command in (video, images, batch):
         add_detection_flags(command)
+    for command in (video, batch):
+        add_tracking_flags(command)
     return parser
+
+
+def add_tracking_flags(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--detect-every",
+        type=int,
+        default=StreamSettings().detect_every,
+        help="frames between face detections",
+    )
+    command.add_argument("--detect-side", type=int, default=None, help="detection resolution (px)")
+    command.add_argument("--smoothing", type=float, default=0.3, help="smoothing time constant (s), 0 = off")
+    command.add_argument(
+        "--no-persons", action="store_true", help="report each track as a face (no re-identification)"
+    )
+    command.add_argument(
+        "--link-threshold",
+        type=float,
+        default=DEFAULT_LINK_THRESHOLD,
+        help=f"cosine distance under which two tracks are one person (default {DEFAULT_LINK_THRESHOLD})",
+    )
 
 
 def add_detection_flags(command: argparse.ArgumentParser) -> None:
@@ -218,6 +313,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return analyse_video_file(args)
         if args.command == "images":
             return analyse_image_folder(args)
+        if args.command == "batch":
+            return analyse_corpus(args)
     except UserFacingError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

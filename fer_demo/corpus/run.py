@@ -1,0 +1,256 @@
+"""A corpus run: every file through :func:`process_file`, here, in worker processes, or on Ray.
+
+The run writes, under ``out``: ``files/`` (a table and a summary per input),
+``manifest.json`` (inputs, settings, model hashes, versions, each file's status
+and error, rewritten after every file so a crash leaves it current) and
+``combined.csv`` or ``combined.parquet`` (every finished file's rows).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import multiprocessing
+import os
+import platform
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import pandas as pd
+
+from fer_demo.config import Settings
+from fer_demo.corpus.files import FileResult, Progress, RunPlan, atomic_write, process_file, worker_died
+from fer_demo.corpus.inputs import MediaFile, find_media
+from fer_demo.corpus.settings import CorpusSettings, file_sha256
+from fer_demo.errors import InputError
+from fer_demo.models.specs import FACE_EMBEDDER, TEMPORAL_SPECS, get_spec
+from fer_demo.studio import Studio
+
+
+def available_cores() -> int:
+    """The cores this process may use (its CPU affinity), not the machine's count."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def limit_threads(threads: int) -> None:
+    """Each worker's share of the cores, so N workers do not each start a thread per core."""
+    import torch
+
+    os.environ["OMP_NUM_THREADS"] = str(max(1, threads))
+    torch.set_num_threads(max(1, threads))
+    with contextlib.suppress(RuntimeError):  # torch allows it once per process, before parallel work
+        torch.set_num_interop_threads(1)
+
+
+def resolve(settings: CorpusSettings, studio: Studio) -> tuple[CorpusSettings, dict]:
+    """The run's model (the best ready one when none was named) and the identity of its weights.
+
+    Raises:
+        InputError: the model (or LSTM) cannot run here; the message says why and how to fix it.
+    """
+    name = settings.model or studio.default_model()
+    spec = get_spec(name)
+    status = studio.availability(name)
+    if not status.available or status.needs_download:
+        if status.available:  # downloadable: fetch now, once, rather than in every worker
+            studio.zoo.get(name)
+        else:
+            raise InputError(f"{spec.display_name} is unavailable: {status.reason}. To use it, {status.fix}.")
+    files = list(spec.weights)
+    if settings.temporal:
+        files.append(TEMPORAL_SPECS[settings.temporal].weights)
+    if settings.persons and studio.zoo.embedder_availability().available:
+        files.append(FACE_EMBEDDER.weights)
+    weights = {}
+    for weight in files:
+        path = studio.zoo.store.locate(weight)
+        weights[weight.filename] = file_sha256(path) if path is not None else None
+    return replace(settings, model=name), {"model": name, "weights_sha256": weights}
+
+
+@dataclass
+class RunSummary:
+    """What a run did, for its last line and the manifest."""
+
+    results: list[FileResult] = field(default_factory=list)
+    wall_seconds: float = 0.0
+
+    def count(self, status: str) -> int:
+        return sum(result.status == status for result in self.results)
+
+    @property
+    def video_seconds_done(self) -> float:
+        return sum(result.video_seconds for result in self.results if result.status == "done")
+
+    @property
+    def throughput(self) -> float:
+        """Video seconds analysed per wall-clock second (files skipped cost nothing and count nothing)."""
+        return self.video_seconds_done / self.wall_seconds if self.wall_seconds > 0 else 0.0
+
+    def line(self) -> str:
+        return (f"{self.count('done')} done, {self.count('skipped')} skipped, {self.count('failed')} failed; "
+                f"{self.video_seconds_done:.1f} s of video in {self.wall_seconds:.1f} s "
+                f"({self.throughput:.2f} video-seconds per second)")  # fmt: skip
+
+
+def analyze_corpus(
+    inputs: Iterable[str | Path],
+    settings: CorpusSettings = CorpusSettings(),  # noqa: B008 (frozen)
+    out: str | Path = "corpus-results",
+    workers: int = 1,
+    ray_address: str | None = None,
+    force: bool = False,
+    progress: Callable[[MediaFile, float], None] | None = None,
+    app_settings: Settings | None = None,
+) -> Iterator[FileResult]:
+    """Analyse files, folders and glob patterns; yield each file's result as it finishes.
+
+    A notebook iterates it; the CLI draws progress bars from it. Finished files whose
+    input and settings are unchanged are skipped unless ``force``. ``workers`` > 1 runs
+    that many processes, each with its own models and an equal share of the cores;
+    ``ray_address`` ("auto" or "ray://host:port") sends the files to a Ray cluster
+    instead. ``progress(file, share)`` reports a file's share done (in-process runs only
+    report within files; the others report each file when it finishes).
+    The manifest and the combined table are written when the iteration ends.
+    """
+    app_settings = app_settings or Settings.from_env()
+    media, unmatched = find_media(inputs)
+    if unmatched:
+        raise InputError(f"No photo or video found for: {', '.join(unmatched)}")
+    studio = Studio(app_settings)
+    settings, identity = resolve(settings, studio)
+    plan = RunPlan(settings, identity, Path(out).resolve(), force)
+    plan.out.mkdir(parents=True, exist_ok=True)
+    summary = RunSummary()
+    started = time.perf_counter()
+    if ray_address is not None:
+        from fer_demo.corpus.ray_backend import run_on_ray
+
+        results = run_on_ray(media, plan, ray_address, workers, app_settings)
+    elif workers > 1:
+        results = _in_processes(media, plan, workers, app_settings)
+    else:
+        results = _here(media, plan, studio, progress)
+    try:
+        for result in results:
+            summary.results.append(result)
+            summary.wall_seconds = time.perf_counter() - started
+            write_manifest(plan, media, summary, workers, ray_address)
+            yield result
+    finally:
+        summary.wall_seconds = time.perf_counter() - started
+        write_manifest(plan, media, summary, workers, ray_address)
+        write_combined(plan, summary)
+
+
+def _here(media: Sequence[MediaFile], plan: RunPlan, studio: Studio, progress) -> Iterator[FileResult]:
+    for item in media:
+        report: Progress | None = (lambda share, item=item: progress(item, share)) if progress else None
+        yield process_file(item, plan, studio, report)
+
+
+# One Studio per worker process, made by the pool's initializer.
+_WORKER_STUDIO: Studio | None = None
+
+
+def _start_worker(app_settings: Settings, threads: int) -> None:
+    global _WORKER_STUDIO
+    limit_threads(threads)
+    _WORKER_STUDIO = Studio(app_settings)
+
+
+def _work(item: MediaFile, plan: RunPlan) -> FileResult:
+    return process_file(item, plan, _WORKER_STUDIO)
+
+
+def _in_processes(
+    media: Sequence[MediaFile], plan: RunPlan, workers: int, app_settings: Settings
+) -> Iterator[FileResult]:
+    """Files spread over ``workers`` processes (spawned: no inherited threads or locks), one file
+    in flight per worker.
+
+    A worker that dies (killed, out of memory) takes the pool down: the files in flight
+    fail with that reason, a new pool takes the rest, and a re-run retries the failed.
+    """
+    threads = max(1, available_cores() // workers)
+    queue = deque(media)
+    context = multiprocessing.get_context("spawn")
+    while queue:
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
+                                 initargs=(app_settings, threads)) as pool:  # fmt: skip
+            in_flight: dict[Future, MediaFile] = {}
+            broken = False
+            while (queue or in_flight) and not broken:
+                while queue and len(in_flight) < workers:
+                    item = queue.popleft()
+                    in_flight[pool.submit(_work, item, plan)] = item
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    item = in_flight.pop(future)
+                    try:
+                        yield future.result()
+                    except BrokenProcessPool:
+                        broken = True
+                        yield worker_died(item)
+            for item in in_flight.values() if broken else ():
+                yield worker_died(item)
+
+
+def write_manifest(
+    plan: RunPlan, media: Sequence[MediaFile], summary: RunSummary, workers: int, ray_address: str | None
+) -> Path:
+    """The run's record: what went in, how, with which weights and versions, and how each file went."""
+    import torch
+
+    from fer_demo import __version__
+
+    by_source = {result.source: result for result in summary.results}
+    files = [
+        by_source[str(item.path)].to_dict() if str(item.path) in by_source
+        else {"source": str(item.path), "kind": item.kind, "status": "pending"}
+        for item in media
+    ]  # fmt: skip
+    document = {
+        "settings": plan.settings.to_dict(),
+        "model_identity": plan.model_identity,
+        "versions": {
+            "fer_demo": __version__,
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+        },
+        "execution": {"workers": workers, "ray": ray_address, "force": plan.force},
+        "totals": {
+            "files": len(media),
+            "done": summary.count("done"),
+            "skipped": summary.count("skipped"),
+            "failed": summary.count("failed"),
+            "wall_seconds": round(summary.wall_seconds, 3),
+            "video_seconds_done": round(summary.video_seconds_done, 3),
+            "video_seconds_per_second": round(summary.throughput, 3),
+        },
+        "files": files,
+    }
+    path = plan.out / "manifest.json"
+    return atomic_write(path, lambda target: target.write_text(json.dumps(document, indent=1)))
+
+
+def write_combined(plan: RunPlan, summary: RunSummary) -> Path | None:
+    """Every finished file's rows in one table, in input order."""
+    finished = {
+        r.source: Path(r.table) for r in summary.results if r.status in {"done", "skipped"} and r.table
+    }
+    tables = [finished[source] for source in sorted(finished)]  # input order: sorted paths
+    if not tables:
+        return None
+    path = plan.out / f"combined.{plan.settings.format}"
+    if plan.settings.format == "csv":
+        frames = [pd.read_csv(table, dtype=str, keep_default_na=False) for table in tables]
+        combined = pd.concat(frames, ignore_index=True)
+        return atomic_write(path, lambda target: combined.to_csv(target, index=False))
+    combined = pd.concat([pd.read_parquet(table) for table in tables], ignore_index=True)
+    return atomic_write(path, lambda target: combined.to_parquet(target, index=False))
