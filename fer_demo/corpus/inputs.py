@@ -42,7 +42,7 @@ def find_media(inputs: Iterable[str | Path]) -> tuple[list[MediaFile], list[str]
     for item in inputs:
         text = str(item)
         pattern = any(char in text for char in "*?[")
-        before = len(found)
+        named = 0
         for candidate in map(Path, glob.glob(text, recursive=True) if pattern else [text]):
             if candidate.is_dir():
                 files = [p for p in sorted(candidate.rglob("*")) if media_kind(p) and visible(p, candidate)]
@@ -50,9 +50,10 @@ def find_media(inputs: Iterable[str | Path]) -> tuple[list[MediaFile], list[str]
                 files = [candidate]
             else:
                 files = []
+            named += len(files)
             for path in files:
                 resolved = path.resolve()
                 found.setdefault(resolved, MediaFile(resolved, media_kind(path) or "video"))
-        if len(found) == before:
+        if not named:
             unmatched.append(text)
     return sorted(found.values(), key=lambda media: str(media.path)), unmatched

@@ -7,6 +7,7 @@ is restarted and its file retried (twice); a file that still fails is recorded s
 
 from __future__ import annotations
 
+import uuid
 from collections import deque
 from collections.abc import Iterator, Sequence
 
@@ -44,7 +45,9 @@ def run_on_ray(
         ray.init(address=address)
     count = workers if workers > 1 else max(1, int(ray.cluster_resources().get("CPU", 1)))
     remote = ray.remote(num_cpus=1, max_restarts=2, max_task_retries=2)(CorpusActor)
-    idle = [remote.remote(app_settings, 1) for _ in range(min(count, len(media)) or 1)]
+    run = uuid.uuid4().hex[:8]  # named, so the dashboard (and an operator) can tell the run's actors
+    idle = [remote.options(name=f"fer-corpus-{run}-{i}").remote(app_settings, 1)
+            for i in range(min(count, len(media)) or 1)]  # fmt: skip
     queue = deque(media)
     running: dict = {}
     try:
