@@ -160,7 +160,7 @@ def analyse_corpus(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from fer_demo.corpus import CorpusSettings, analyze_corpus, find_media
-    from fer_demo.corpus.run import RunSummary
+    from fer_demo.corpus.run import RunSummary, available_cores
 
     settings = CorpusSettings(
         model=args.model, temporal=args.temporal, detect_every=args.detect_every,
@@ -187,7 +187,10 @@ def analyse_corpus(args: argparse.Namespace) -> int:
         show(completed["seconds"] + share * durations.get(item.path, 0.0))
 
     started = time.perf_counter()
-    for result in analyze_corpus(args.inputs, settings, args.out, workers=args.workers, ray_address=args.ray,
+    # One worker per core: on 2 cores, 1.26x faster than one worker over 6 min of video
+    # (README, bench_batch.py); each worker gets cores/N threads.
+    workers = args.workers or min(available_cores(), len(media))
+    for result in analyze_corpus(args.inputs, settings, args.out, workers=workers, ray_address=args.ray,
                                  force=args.force, progress=advance):  # fmt: skip
         summary.results.append(result)
         completed["seconds"] += durations.get(Path(result.source), 0.0)
@@ -251,9 +254,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-fps", type=float, default=30.0, help="frames per second of video analysed at most"
     )
     batch.add_argument(
-        "--workers", type=int, default=1, help="processes (each with its own models; default 1)"
+        "--workers",
+        type=int,
+        default=None,
+        help="processes, each with its own models (default: one per core)",
     )
-    batch.add_argument("--ray", metavar="ADDRESS", help='send the files to Ray: "auto" or a cluster address')
+    batch.add_argument("--ray", metavar="ADDRESS", help='Ray: "auto" (the cluster), "local" (start one here)')
     batch.add_argument("--force", action="store_true", help="redo files already finished with these settings")
 
     images = commands.add_parser("images", help="analyse every image of a folder into one CSV")

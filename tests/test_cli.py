@@ -26,3 +26,22 @@ def test_minimum_face_size_drops_the_smaller_faces(tmp_path, capsys):
 def test_a_bad_threshold_is_one_clear_error(tmp_path, capsys):
     assert main(["images", str(EXAMPLES), "--csv", str(tmp_path / "x.csv"), "--min-confidence", "2"]) == 1
     assert "threshold must be between 0 and 1; got 2" in capsys.readouterr().err
+
+
+def test_batch_reports_what_it_did_and_fails_when_a_file_did(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("FER_DEMO_WEIGHTS_DIR", str(tmp_path / "weights"))
+    monkeypatch.setenv("FER_DEMO_OFFLINE", "1")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(EXAMPLES / "two-faces.jpg", corpus / "two.jpg")
+    (corpus / "bad.mp4").write_bytes(b"not a video")
+    out = tmp_path / "out"
+    command = ["batch", str(corpus), "--out", str(out), "--model", "mini_xception", "--workers", "1"]
+    assert main(command) == 1  # a file failed: the exit status says so
+    last = capsys.readouterr().out.splitlines()
+    assert last[-2] == "1 done, 0 skipped, 1 failed; 0.0 s of video in " + last[-2].split(" in ")[1]
+    assert (out / "manifest.json").is_file() and (out / "combined.csv").is_file()
+    assert main(command) == 1 and "0 done, 1 skipped, 1 failed" in capsys.readouterr().out
+
+    assert main(["batch", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")]) == 2
+    assert "no photo or video found for" in capsys.readouterr().err

@@ -35,14 +35,15 @@ def run_on_ray(
 ) -> Iterator[FileResult]:
     """Yield each file's result as a Ray actor finishes it.
 
-    Connects to ``address`` ("auto": the cluster this machine belongs to) unless Ray is
-    already initialised in this process (a notebook, a test). ``workers`` > 1 sets the
+    Connects to ``address`` ("auto": the cluster this machine belongs to; "local": a new
+    instance on this machine) unless Ray is already initialised in this process (a
+    notebook, a test). ``workers`` > 1 sets the
     number of actors; otherwise one per CPU of the cluster.
     """
     import ray
 
-    if not ray.is_initialized():
-        ray.init(address=address)
+    if not ray.is_initialized():  # "local": a Ray instance on this machine, for this run only
+        ray.init(address=None if address == "local" else address, log_to_driver=False)
     count = workers if workers > 1 else max(1, int(ray.cluster_resources().get("CPU", 1)))
     remote = ray.remote(num_cpus=1, max_restarts=2, max_task_retries=2)(CorpusActor)
     run = uuid.uuid4().hex[:8]  # named, so the dashboard (and an operator) can tell the run's actors
