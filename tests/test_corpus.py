@@ -171,3 +171,33 @@ def test_a_killed_worker_fails_only_the_files_in_flight_and_a_re_run_retries_the
     assert again.count("done") == statuses.count("failed") and again.count("skipped") == statuses.count(
         "done"
     )
+
+
+def test_an_annotated_video_is_written_only_when_asked(tmp_path, app_settings):
+    folder = tmp_path / "clip"
+    folder.mkdir()
+    make_clip(folder / "talk.mp4", seconds=1.0, fps=10.0, second_face=None)
+    with_video = CorpusSettings(model="mini_xception", detect_every=5, persons=False, annotated_video=True)
+    (result,) = run(folder, tmp_path / "out", app_settings, settings=with_video)
+    summary = json.loads(Path(result.summary).read_text())
+    video = Path(summary["annotated_video"])
+    assert result.status == "done" and video.parent == tmp_path / "out" / "videos"
+    assert video.stat().st_size > 0
+
+
+def test_an_unexpected_error_on_one_file_is_recorded_and_the_run_goes_on(
+    corpus, tmp_path, app_settings, monkeypatch
+):
+    from fer_demo.studio import Studio
+
+    real = Studio.analyze_file
+
+    def fragile(self, path, *args, **kwargs):
+        if Path(path).name == "astronaut.jpg":
+            raise RuntimeError("a library failed on this file")
+        return real(self, path, *args, **kwargs)
+
+    monkeypatch.setattr(Studio, "analyze_file", fragile)
+    results = {Path(r.source).name: r for r in run(corpus, tmp_path, app_settings)}
+    assert results["astronaut.jpg"].error == "Unexpected RuntimeError: a library failed on this file"
+    assert results["two faces.jpg"].status == "done"

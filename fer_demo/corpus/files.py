@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -30,6 +31,8 @@ from fer_demo.stream import StreamSettings
 from fer_demo.studio import Studio
 from fer_demo.timeline import face_summary, frame_records, record_columns
 from fer_demo.video import VideoProgress, VideoResult, analyze_video
+
+log = logging.getLogger(__name__)
 
 # Corpora hold hour-long recordings: no upload limits, only the analysis rate.
 CORPUS_LIMITS = VideoLimits(max_seconds=float("inf"), max_side=8192, max_frames=2**62)
@@ -129,8 +132,12 @@ def process_file(
         document = {**base, **summary, "fingerprint": stamp, "settings": settings.to_dict(),
                     "model_identity": plan.model_identity, "elapsed_seconds": round(elapsed, 3)}  # fmt: skip
         atomic_write(summary_path, lambda target: target.write_text(json.dumps(document, indent=1)))
-    except (UserFacingError, OSError, ValueError) as error:
+    except (UserFacingError, OSError, ValueError) as error:  # the file's own problem, said plainly
         return FileResult(**base, status="failed", elapsed=time.perf_counter() - started, error=str(error))
+    except Exception as error:  # a bug or a library's failure on this file: logged, and the run goes on
+        log.exception("analysing %s failed", media.path)
+        why = f"Unexpected {type(error).__name__}: {error}"
+        return FileResult(**base, status="failed", elapsed=time.perf_counter() - started, error=why)
     return _result(base, "done", table, summary_path, document, elapsed)
 
 
