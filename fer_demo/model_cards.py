@@ -23,7 +23,8 @@ def short_status(availability: Availability) -> str:
 
 
 def outputs_text(spec: ModelSpec) -> str:
-    return f"{len(spec.labels)} classes" + (" + V/A" if spec.has_valence_arousal else "")
+    members = f" + agreement of {spec.ensemble_branches}" if spec.ensemble_branches else ""
+    return f"{len(spec.labels)} classes" + (" + V/A" if spec.has_valence_arousal else "") + members
 
 
 def short_licence(spec: ModelSpec) -> str:
@@ -51,6 +52,9 @@ def model_card(spec: ModelSpec, availability: Availability) -> str:
     outputs = f"{len(spec.labels)} expression probabilities"
     if spec.has_valence_arousal:
         outputs += " + valence and arousal in [-1, 1]"  # the card says more than the table
+    if spec.ensemble_branches:
+        members = spec.ensemble_branches
+        outputs += f" + agreement: the share of its {members} members voting for the top label, and each vote"
     labels = ", ".join(
         f"{i}: {label}" + (f" ({canonical_label(label)})" if canonical_label(label) != label else "")
         for i, label in enumerate(spec.labels)
