@@ -152,6 +152,4 @@ class Studio:
 
     def explain(self, image, analysis: ImageAnalysis, target: str | None = None) -> list[FaceSaliency]:
         """Where the analysis's model looked on each of its faces, for ``target`` or each top label."""
-        explainer = self.explainer(analysis.model)
-        with self.analysis_slots:
-            return explainer.explain(image, analysis.faces, target)
+        return self.explainer(analysis.model).explain(image, analysis.faces, target, self.analysis_slots)

@@ -10,7 +10,7 @@ from fer_demo.models.base import EmotionModel
 from fer_demo.models.specs import MODEL_SPECS
 from fer_demo.models.zoo import ARCHITECTURES
 from fer_demo.pipeline import FaceResult
-from fer_demo.saliency import SaliencyExplainer, overlay
+from fer_demo.saliency import MAX_FACES, SaliencyExplainer, overlay
 from fer_demo.studio import Studio
 
 from .conftest import EXAMPLES
@@ -86,3 +86,12 @@ def test_every_family_declares_a_layer_grad_cam_can_read(name, astronaut_run):
         np.testing.assert_allclose(saliency.heatmap, np.mean(saliency.branch_heatmaps, axis=0), atol=1e-6)
     else:
         assert saliency.branch_heatmaps == ()
+
+
+def test_a_crowd_is_explained_for_its_first_faces_only_a_few_at_a_time(astronaut_run):
+    """Gradients cost memory per face: a hostile or crowded photo cannot take the server's memory."""
+    image, faces, explainer = astronaut_run
+    crowd = [FaceResult(**{**faces[0].__dict__, "face": i}) for i in range(1, 13)]
+    saliencies = explainer.explain(image, crowd)
+    assert [s.face for s in saliencies] == list(range(1, MAX_FACES + 1))
+    np.testing.assert_allclose(saliencies[-1].heatmap, saliencies[0].heatmap, atol=1e-5)  # chunks agree

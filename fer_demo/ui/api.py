@@ -50,7 +50,8 @@ def register_api(studio: Studio) -> None:
         min_confidence: float = detection.min_confidence,
         min_face_size: int = detection.min_face_size,
     ) -> dict:
-        """Where the model looked on each face (Grad-CAM), for one class or each face's top label.
+        """Where the model looked on each face (Grad-CAM, the first 8 faces), for one class or each
+        face's top label.
 
         Args:
             image: the photo.

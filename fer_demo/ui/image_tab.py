@@ -299,6 +299,8 @@ def build_image_tab(studio: Studio) -> tuple[gr.Image, gr.Button]:
         if not saliencies:
             return gr.Gallery(None, visible=False)
         label = f"Where the model looked (Grad-CAM, {saliencies[0].seconds * 1000:.0f} ms a face)"
+        if len(analysis.faces) > len(saliencies):
+            label += f"; faces #1-{len(saliencies)} of {len(analysis.faces)}"
         return gr.Gallery(gallery_items(image.pixels, saliencies, asked), visible=True, label=label)
 
     why_inputs = [image_in, model, why_target, threshold, min_face, why]
