@@ -189,7 +189,8 @@ def analyse_corpus(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     # One worker per core: on 2 cores, 1.26x faster than one worker over 6 min of video
     # (README, bench_batch.py); each worker gets cores/N threads.
-    workers = args.workers or min(available_cores(), len(media))
+    # On Ray, the cluster's CPUs decide (one actor each) unless --workers says otherwise.
+    workers = args.workers or (0 if args.ray else min(available_cores(), len(media)))
     for result in analyze_corpus(args.inputs, settings, args.out, workers=workers, ray_address=args.ray,
                                  force=args.force, progress=advance):  # fmt: skip
         summary.results.append(result)

@@ -26,7 +26,9 @@ from fer_demo.corpus.settings import CorpusSettings, file_sha256, fingerprint
 from fer_demo.errors import ModelUnavailableError, UserFacingError
 from fer_demo.export import write_csv
 from fer_demo.faces import DetectionOptions
+from fer_demo.images import decode_image
 from fer_demo.persons import TrackSamples
+from fer_demo.pipeline import analyze_image
 from fer_demo.stream import StreamSettings
 from fer_demo.studio import Studio
 from fer_demo.timeline import face_summary, frame_records, record_columns
@@ -127,6 +129,7 @@ def process_file(
             media, settings, studio, plan.out / "videos" / f"{name}.mp4", progress
         )
         rows = [{"source": str(media.path), **row} for row in rows]
+        summary_path.unlink(missing_ok=True)  # no old summary may vouch for the new table
         write_table(rows, ["source", *columns], table, settings.format)
         elapsed = time.perf_counter() - started
         document = {**base, **summary, "fingerprint": stamp, "settings": settings.to_dict(),
@@ -163,8 +166,13 @@ def _options(settings: CorpusSettings) -> DetectionOptions:
 
 
 def _analyse_photo(media: MediaFile, settings: CorpusSettings, studio: Studio, video: Path, progress):
-    """A photo as one frame: the same columns as a video's, each face its own person."""
-    _, analysis = studio.analyze_file(media.path, settings.model, None, _options(settings))
+    """A photo as one frame: the same columns as a video's, each face its own person, found at
+    the run's detection size."""
+    model = studio.zoo.get(settings.model)
+    with studio.analysis_slots:
+        image = decode_image(media.path, studio.settings.max_image_pixels)
+        detector = studio.detector_for(settings.detect_side or studio.settings.detect_max_side)
+        analysis = analyze_image(image.pixels, model, detector, _options(settings))
     rows = frame_records(0, 0.0, analysis.faces, settings.model, shot=1)
     for row in rows:
         row["person"] = row["face_id"]

@@ -29,19 +29,23 @@ def visible(path: Path, folder: Path) -> bool:
     return path.is_file() and not any(part.startswith(".") for part in path.relative_to(folder).parts)
 
 
-def find_media(inputs: Iterable[str | Path]) -> tuple[list[MediaFile], list[str]]:
+def find_media(
+    inputs: Iterable[str | Path], exclude: Path | None = None
+) -> tuple[list[MediaFile], list[str]]:
     """The media files named by ``inputs`` (sorted, each once), and the inputs that named none.
 
     A folder is searched recursively; a pattern with ``*``, ``?`` or ``[`` is expanded
-    (``**`` included); a file is taken whatever its suffix if named directly, so a
-    video without one is not silently skipped (an unreadable file fails on its own).
-    Hidden files and folders (``.name``) inside a folder are left out.
+    (``**`` included) unless a file or folder of that very name exists; a file is
+    taken whatever its suffix if named directly, so a video without one is not silently
+    skipped (an unreadable file fails on its own). Hidden files and folders (``.name``)
+    inside a folder are left out, and so is everything under ``exclude`` (the run's own
+    results, should they sit inside an input folder).
     """
     found: dict[Path, MediaFile] = {}
     unmatched = []
     for item in inputs:
         text = str(item)
-        pattern = any(char in text for char in "*?[")
+        pattern = any(char in text for char in "*?[") and not Path(text).exists()
         named = 0
         for candidate in map(Path, glob.glob(text, recursive=True) if pattern else [text]):
             if candidate.is_dir():
@@ -53,6 +57,8 @@ def find_media(inputs: Iterable[str | Path]) -> tuple[list[MediaFile], list[str]
             named += len(files)
             for path in files:
                 resolved = path.resolve()
+                if exclude is not None and resolved.is_relative_to(exclude.resolve()):
+                    continue
                 found.setdefault(resolved, MediaFile(resolved, media_kind(path) or "video"))
         if not named:
             unmatched.append(text)

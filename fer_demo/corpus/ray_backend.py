@@ -7,6 +7,7 @@ is restarted and its file retried (twice); a file that still fails is recorded s
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -24,6 +25,7 @@ class CorpusActor:
         from fer_demo.studio import Studio
 
         limit_threads(threads)
+        os.environ["FER_DEMO_OFFLINE"] = "1"  # the driver fetched the weights; see the README's shared paths
         self.studio = Studio(app_settings)
 
     def process(self, media: MediaFile, plan: RunPlan) -> FileResult:
@@ -47,9 +49,14 @@ def run_on_ray(
     count = workers if workers > 1 else max(1, int(ray.cluster_resources().get("CPU", 1)))
     remote = ray.remote(num_cpus=1, max_restarts=2, max_task_retries=2)(CorpusActor)
     run = uuid.uuid4().hex[:8]  # named, so the dashboard (and an operator) can tell the run's actors
-    idle = [remote.options(name=f"fer-corpus-{run}-{i}").remote(app_settings, 1)
-            for i in range(min(count, len(media)) or 1)]  # fmt: skip
+    made = iter(range(1_000_000))
+
+    def new_actor():
+        return remote.options(name=f"fer-corpus-{run}-{next(made)}").remote(app_settings, 1)
+
+    idle = [new_actor() for _ in range(min(count, len(media)) or 1)]
     queue = deque(media)
+    failures: dict = {}
     running: dict = {}
     try:
         while queue or running:
@@ -59,9 +66,19 @@ def run_on_ray(
             (ready,), _ = ray.wait(list(running), num_returns=1)
             actor, item = running.pop(ready)
             try:
-                yield ray.get(ready)
+                result = ray.get(ready)
             except ray.exceptions.RayError as error:
-                yield worker_died(item, f"({type(error).__name__})")
+                # Ray already restarted the actor and retried: this handle is spent. A fresh
+                # actor takes its place, and the file gets one more try on it.
+                ray.kill(actor, no_restart=True)
+                actor = new_actor()
+                failures[item.path] = failures.get(item.path, 0) + 1
+                if failures[item.path] < 2:
+                    queue.appendleft(item)
+                else:
+                    yield worker_died(item, f"({type(error).__name__})")
+            else:
+                yield result
             idle.append(actor)
     finally:
         for actor in idle + [actor for actor, _ in running.values()]:

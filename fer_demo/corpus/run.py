@@ -2,7 +2,7 @@
 
 The run writes, under ``out``: ``files/`` (a table and a summary per input),
 ``manifest.json`` (inputs, settings, model hashes, versions, each file's status
-and error, rewritten after every file so a crash leaves it current) and
+and error, rewritten every few seconds so a crash leaves it nearly current) and
 ``combined.csv`` or ``combined.parquet`` (every finished file's rows).
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import multiprocessing
 import os
 import platform
@@ -27,9 +28,13 @@ from fer_demo.config import Settings
 from fer_demo.corpus.files import FileResult, Progress, RunPlan, atomic_write, process_file, worker_died
 from fer_demo.corpus.inputs import MediaFile, find_media
 from fer_demo.corpus.settings import CorpusSettings, file_sha256
-from fer_demo.errors import InputError
+from fer_demo.errors import InputError, ModelUnavailableError
 from fer_demo.models.specs import FACE_EMBEDDER, TEMPORAL_SPECS, get_spec
 from fer_demo.studio import Studio
+
+log = logging.getLogger(__name__)
+
+MANIFEST_EVERY = 5.0  # seconds between manifest rewrites during a run (and once at its end)
 
 
 def available_cores() -> int:
@@ -48,29 +53,34 @@ def limit_threads(threads: int) -> None:
 
 
 def resolve(settings: CorpusSettings, studio: Studio) -> tuple[CorpusSettings, dict]:
-    """The run's model (the best ready one when none was named) and the identity of its weights.
+    """The run's settings as every worker will apply them, and the identity of the weights.
+
+    The model (the best ready one when none was named) and the detection size are made
+    explicit, so the fingerprint is what was used. Every weight file the run needs is
+    fetched here, once: workers never download (several at once would share files).
 
     Raises:
         InputError: the model (or LSTM) cannot run here; the message says why and how to fix it.
     """
     name = settings.model or studio.default_model()
     spec = get_spec(name)
-    status = studio.availability(name)
-    if not status.available or status.needs_download:
-        if status.available:  # downloadable: fetch now, once, rather than in every worker
-            studio.zoo.get(name)
-        else:
-            raise InputError(f"{spec.display_name} is unavailable: {status.reason}. To use it, {status.fix}.")
-    files = list(spec.weights)
+    needed = {weight: True for weight in spec.weights}
     if settings.temporal:
-        files.append(TEMPORAL_SPECS[settings.temporal].weights)
-    if settings.persons and studio.zoo.embedder_availability().available:
-        files.append(FACE_EMBEDDER.weights)
+        needed[TEMPORAL_SPECS[settings.temporal].weights] = True
+    if settings.persons:
+        needed[FACE_EMBEDDER.weights] = False  # optional: without it, tracks are reported as faces
     weights = {}
-    for weight in files:
-        path = studio.zoo.store.locate(weight)
+    for weight, required in needed.items():
+        try:
+            path = studio.zoo.store.fetch_all([weight])[0]
+        except ModelUnavailableError as error:
+            if required:
+                fix = studio.availability(name).fix
+                raise InputError(f"{spec.display_name} is unavailable: {error}. To use it, {fix}.") from None
+            path = None
         weights[weight.filename] = file_sha256(path) if path is not None else None
-    return replace(settings, model=name), {"model": name, "weights_sha256": weights}
+    side = settings.detect_side or studio.settings.detect_max_side
+    return replace(settings, model=name, detect_side=side), {"model": name, "weights_sha256": weights}
 
 
 @dataclass
@@ -119,7 +129,7 @@ def analyze_corpus(
     The manifest and the combined table are written when the iteration ends.
     """
     app_settings = app_settings or Settings.from_env()
-    media, unmatched = find_media(inputs)
+    media, unmatched = find_media(inputs, exclude=Path(out))
     if unmatched:
         raise InputError(f"No photo or video found for: {', '.join(unmatched)}")
     studio = Studio(app_settings)
@@ -136,16 +146,25 @@ def analyze_corpus(
         results = _in_processes(media, plan, workers, app_settings)
     else:
         results = _here(media, plan, studio, progress)
+    written = 0.0
     try:
         for result in results:
             summary.results.append(result)
             summary.wall_seconds = time.perf_counter() - started
-            write_manifest(plan, media, summary, workers, ray_address)
+            if summary.wall_seconds - written >= MANIFEST_EVERY:  # a crash leaves it nearly current
+                write_manifest(plan, media, summary, workers, ray_address)
+                written = summary.wall_seconds
             yield result
     finally:
         summary.wall_seconds = time.perf_counter() - started
         write_manifest(plan, media, summary, workers, ray_address)
-        write_combined(plan, summary)
+        try:
+            write_combined(plan, summary)
+        except (
+            OSError,
+            ValueError,
+        ) as error:  # the per-file tables are there: say so, keep the run's outcome
+            log.error("the combined table could not be written: %s", error)
 
 
 def _here(media: Sequence[MediaFile], plan: RunPlan, studio: Studio, progress) -> Iterator[FileResult]:
@@ -161,6 +180,7 @@ _WORKER_STUDIO: Studio | None = None
 def _start_worker(app_settings: Settings, threads: int) -> None:
     global _WORKER_STUDIO
     limit_threads(threads)
+    os.environ["FER_DEMO_OFFLINE"] = "1"  # the run fetched every weight file before starting workers
     _WORKER_STUDIO = Studio(app_settings)
 
 
@@ -174,11 +194,12 @@ def _in_processes(
     """Files spread over ``workers`` processes (spawned: no inherited threads or locks), one file
     in flight per worker.
 
-    A worker that dies (killed, out of memory) takes the pool down: the files in flight
-    fail with that reason, a new pool takes the rest, and a re-run retries the failed.
+    A worker that dies (killed, out of memory) takes the pool down with the files in flight:
+    a new pool takes them once more and the rest; a file in flight at two breaks fails.
     """
     threads = max(1, available_cores() // workers)
     queue = deque(media)
+    breaks: dict[Path, int] = {}  # pool breaks each file was in flight for
     context = multiprocessing.get_context("spawn")
     while queue:
         with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
@@ -196,9 +217,17 @@ def _in_processes(
                         yield future.result()
                     except BrokenProcessPool:
                         broken = True
-                        yield worker_died(item)
+                        in_flight[future] = item  # counted with the others below
+                    except Exception as error:  # the worker survived but could not send a result
+                        yield worker_died(item, f"({type(error).__name__}: {error})")
+            # The pool is gone with every file in it: each gets one more try in a new pool, so
+            # only a file that breaks its worker twice fails (an innocent neighbour rarely does).
             for item in in_flight.values() if broken else ():
-                yield worker_died(item)
+                breaks[item.path] = breaks.get(item.path, 0) + 1
+                if breaks[item.path] < 2:
+                    queue.appendleft(item)
+                else:
+                    yield worker_died(item)
 
 
 def write_manifest(

@@ -23,7 +23,7 @@ class CorpusSettings:
     model: str | None = None
     temporal: str | None = None  # an EMO-AffectNet LSTM instead of smoothing
     detect_every: int = 10
-    detect_side: int | None = None
+    detect_side: int | None = None  # None: the app's FER_DEMO_DETECT_MAX_SIDE, resolved per run
     smoothing: float = 0.3
     min_confidence: float = 0.93
     min_face_size: int = 24
@@ -53,9 +53,18 @@ def fingerprint(content_sha256: str, settings: CorpusSettings, model_identity: d
     """The hash a finished file's summary carries: the input's bytes, the settings and the weights.
 
     A re-run skips a file whose summary has the same fingerprint; any change in the file,
-    a setting or a weight file makes it run again.
+    a setting (as resolved: the detection size actually used), a weight file or the app's
+    version makes it run again.
     """
+    from fer_demo import __version__
+
     payload = json.dumps(
-        {"input": content_sha256, "settings": settings.to_dict(), "model": model_identity}, sort_keys=True
+        {
+            "input": content_sha256,
+            "settings": settings.to_dict(),
+            "model": model_identity,
+            "code": __version__,
+        },
+        sort_keys=True,
     )
     return hashlib.sha256(payload.encode()).hexdigest()

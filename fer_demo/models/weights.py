@@ -275,10 +275,12 @@ class WeightStore:
                     if staged.is_file():
                         (self.folder / weight.filename).parent.mkdir(parents=True, exist_ok=True)
                         os.replace(staged, self.folder / weight.filename)
-            except WeightsError as error:
+            except (WeightsError, OSError) as error:  # OSError: a full disk, a read-only folder
                 for weight in weights:
                     self._failures[weight.filename] = (time.monotonic(), str(error))
-                raise
+                if isinstance(error, WeightsError):
+                    raise
+                raise WeightsError(f"the weights could not be stored in {self.folder}: {error}") from error
         return [self.fetch(w) for w in weights]
 
     def _stage(self, weight: WeightFile, staging: Path, progress: Progress | None) -> None:
