@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -106,7 +105,12 @@ def main() -> None:
         (work / "base").mkdir()
 
         def batch(name: str, *extra: str) -> list[list[str]]:
-            return [[*python, "batch", str(corpus), "--model", args.model, "--out", str(work / name), *extra]]
+            # A fresh output folder every time (rm first), or a repeated configuration would skip it all.
+            out = str(work / name)
+            return [
+                ["rm", "-rf", out],
+                [*python, "batch", str(corpus), "--model", args.model, "--out", out, *extra],
+            ]
 
         runs = {
             "baseline": ("single-file CLI, one file after another", baseline),
@@ -121,8 +125,6 @@ def main() -> None:
             reference = reference or wall
             rate = video_seconds / wall
             print(f"{name:<42} {wall:>8.1f} {rate:>14.2f} {cpu:>8.0%} {reference / wall:>11.2f}x")
-        for name in ("one", "two", "ray"):
-            shutil.rmtree(work / name, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -187,10 +187,9 @@ def analyse_corpus(args: argparse.Namespace) -> int:
         show(completed["seconds"] + share * durations.get(item.path, 0.0))
 
     started = time.perf_counter()
-    # One worker per core: on 2 cores, 1.26x faster than one worker over 6 min of video
-    # (README, bench_batch.py); each worker gets cores/N threads.
-    # On Ray, the cluster's CPUs decide (one actor each) unless --workers says otherwise.
-    workers = args.workers or (0 if args.ray else min(available_cores(), len(media)))
+    # One worker per two cores: one worker keeps 2 cores 85% busy, and on this 2-core machine a
+    # second gave 0.97-1.02x (README, bench_batch.py). Each worker gets cores/N threads.
+    workers = args.workers or (0 if args.ray else min(max(1, available_cores() // 2), len(media)))
     for result in analyze_corpus(args.inputs, settings, args.out, workers=workers, ray_address=args.ray,
                                  force=args.force, progress=advance):  # fmt: skip
         summary.results.append(result)
@@ -258,7 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers",
         type=int,
         default=None,
-        help="processes, each with its own models (default: one per core)",
+        help="processes, each with its own models (default: one per 2 cores)",
     )
     batch.add_argument("--ray", metavar="ADDRESS", help='Ray: "auto" (the cluster), "local" (start one here)')
     batch.add_argument("--force", action="store_true", help="redo files already finished with these settings")

@@ -45,7 +45,12 @@ def run_on_ray(
     import ray
 
     if not ray.is_initialized():  # "local": a Ray instance on this machine, for this run only
-        ray.init(address=None if address == "local" else address, log_to_driver=False)
+        local = address == "local"  # no dashboard for a one-run instance: it costs start-up time
+        ray.init(
+            address=None if local else address,
+            log_to_driver=False,
+            **({"include_dashboard": False} if local else {}),
+        )
     count = workers if workers > 1 else max(1, int(ray.cluster_resources().get("CPU", 1)))
     remote = ray.remote(num_cpus=1, max_restarts=2, max_task_retries=2)(CorpusActor)
     run = uuid.uuid4().hex[:8]  # named, so the dashboard (and an operator) can tell the run's actors
