@@ -11,7 +11,9 @@ folder, as a user would start it:
   writes the annotated MP4, as that command always does), then ``python -m fer_demo
   images`` once over the photo folder;
 - ``batch --workers 1``, ``batch --workers 2`` and ``batch --ray local`` (a Ray instance
-  on this machine with its CPUs).
+  on this machine with its CPUs, started by the run);
+- ``--configs cluster``: ``batch --ray auto`` against a Ray cluster of this machine's CPUs
+  started before the timing (``ray start --head``), as a running cluster would be.
 
 CPU use is the whole machine's busy time over the run (from /proc/stat), so Ray's
 worker processes count too; run it on an otherwise idle machine.
@@ -117,11 +119,26 @@ def main() -> None:
             "one": ("batch --workers 1", batch("one")),
             "two": ("batch --workers 2", batch("two", "--workers", "2")),
             "ray": (f"batch --ray local ({os.cpu_count()} CPUs)", batch("ray", "--ray", "local")),
+            "cluster": (
+                f"batch --ray auto (a running {os.cpu_count()}-CPU cluster)",
+                batch("cluster", "--ray", "auto"),
+            ),
         }
         print(f"{'configuration':<42} {'wall s':>8} {'video-s per s':>14} {'CPU use':>8} {'vs first':>12}")
         reference = None
-        for name, commands in (runs[config] for config in args.configs):
-            wall, cpu = timed(commands)
+        for config in args.configs:
+            name, commands = runs[config]
+            if config == "cluster":  # started (and stopped) outside the timing, as a cluster would be
+                ray = str(Path(sys.executable).with_name("ray"))
+                start = [ray, "start", "--head", f"--num-cpus={os.cpu_count()}", "--include-dashboard=false"]
+                subprocess.run(start, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                wall, cpu = timed(commands)
+            finally:
+                if config == "cluster":
+                    subprocess.run(
+                        [ray, "stop", "--force"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+                    )
             reference = reference or wall
             rate = video_seconds / wall
             print(f"{name:<42} {wall:>8.1f} {rate:>14.2f} {cpu:>8.0%} {reference / wall:>11.2f}x")
