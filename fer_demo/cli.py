@@ -117,14 +117,14 @@ def analyse_video_file(args: argparse.Namespace) -> int:
 
 def analyse_image_folder(args: argparse.Namespace) -> int:
     """Analyse every image of a folder into one CSV (one row per face)."""
+    from fer_demo.corpus.inputs import PHOTO_SUFFIXES
     from fer_demo.export import face_columns, face_rows, write_csv
     from fer_demo.studio import Studio
 
     studio = Studio(Settings.from_env())
     args.model = args.model or studio.default_model()
     options = DetectionOptions(args.min_confidence, args.min_face_size)  # a bad flag fails once, here
-    suffixes = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
-    paths = sorted(p for p in Path(args.folder).iterdir() if p.suffix.lower() in suffixes)
+    paths = sorted(p for p in Path(args.folder).iterdir() if p.suffix.lower() in PHOTO_SUFFIXES)
     rows, failed = [], 0
     for path in paths:
         try:

@@ -22,11 +22,12 @@ import pandas as pd
 
 from fer_demo.config import VideoLimits
 from fer_demo.corpus.inputs import MediaFile
-from fer_demo.corpus.settings import CorpusSettings, file_sha256, fingerprint
+from fer_demo.corpus.settings import CorpusSettings, fingerprint
 from fer_demo.errors import ModelUnavailableError, UserFacingError
 from fer_demo.export import write_csv
 from fer_demo.faces import DetectionOptions
 from fer_demo.images import decode_image
+from fer_demo.models.weights import sha256_file
 from fer_demo.persons import TrackSamples
 from fer_demo.pipeline import analyze_image
 from fer_demo.stream import StreamSettings
@@ -118,7 +119,7 @@ def process_file(
     started = time.perf_counter()
     base = {"source": str(media.path), "kind": media.kind}
     try:
-        stamp = fingerprint(file_sha256(media.path), settings, plan.model_identity)
+        stamp = fingerprint(sha256_file(media.path), settings, plan.model_identity)
         finished = _finished(summary_path, table, stamp)
         if finished is not None and not plan.force:
             return _result(

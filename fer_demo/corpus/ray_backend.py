@@ -7,6 +7,7 @@ is restarted and its file retried (twice); a file that still fails is recorded s
 
 from __future__ import annotations
 
+import itertools
 import os
 import uuid
 from collections import deque
@@ -54,7 +55,7 @@ def run_on_ray(
     count = workers if workers > 1 else max(1, int(ray.cluster_resources().get("CPU", 1)))
     remote = ray.remote(num_cpus=1, max_restarts=2, max_task_retries=2)(CorpusActor)
     run = uuid.uuid4().hex[:8]  # named, so the dashboard (and an operator) can tell the run's actors
-    made = iter(range(1_000_000))
+    made = itertools.count()
 
     def new_actor():
         return remote.options(name=f"fer-corpus-{run}-{next(made)}").remote(app_settings, 1)

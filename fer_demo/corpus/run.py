@@ -27,9 +27,10 @@ import pandas as pd
 from fer_demo.config import Settings
 from fer_demo.corpus.files import FileResult, Progress, RunPlan, atomic_write, process_file, worker_died
 from fer_demo.corpus.inputs import MediaFile, find_media
-from fer_demo.corpus.settings import CorpusSettings, file_sha256
+from fer_demo.corpus.settings import CorpusSettings
 from fer_demo.errors import InputError, ModelUnavailableError
 from fer_demo.models.specs import FACE_EMBEDDER, TEMPORAL_SPECS, get_spec
+from fer_demo.models.weights import sha256_file
 from fer_demo.studio import Studio
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,7 @@ def resolve(settings: CorpusSettings, studio: Studio) -> tuple[CorpusSettings, d
                 fix = studio.availability(name).fix
                 raise InputError(f"{spec.display_name} is unavailable: {error}. To use it, {fix}.") from None
             path = None
-        weights[weight.filename] = file_sha256(path) if path is not None else None
+        weights[weight.filename] = sha256_file(path) if path is not None else None
     side = settings.detect_side or studio.settings.detect_max_side
     return replace(settings, model=name, detect_side=side), {"model": name, "weights_sha256": weights}
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
+from fer_demo import __version__
 from fer_demo.persons import DEFAULT_LINK_THRESHOLD
 
 FORMATS = ("csv", "parquet")
@@ -41,14 +41,6 @@ class CorpusSettings:
         return asdict(self)
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def fingerprint(content_sha256: str, settings: CorpusSettings, model_identity: dict) -> str:
     """The hash a finished file's summary carries: the input's bytes, the settings and the weights.
 
@@ -56,8 +48,6 @@ def fingerprint(content_sha256: str, settings: CorpusSettings, model_identity: d
     a setting (as resolved: the detection size actually used), a weight file or the app's
     version makes it run again.
     """
-    from fer_demo import __version__
-
     payload = json.dumps(
         {
             "input": content_sha256,

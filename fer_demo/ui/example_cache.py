@@ -11,22 +11,14 @@ files, never a visitor's upload.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Iterable, Sequence
 from pathlib import Path
 
+from fer_demo.models.weights import sha256_file
+
 REUSED_NOTE = "This example was analysed earlier with the same settings; its result is shown again at once."
-
-
-def file_digest(path: str | Path) -> str:
-    """SHA-256 of a file's bytes: the same example whether it came from a click, an upload or the API."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class ExampleCache:
@@ -35,7 +27,7 @@ class ExampleCache:
     def __init__(self, examples: Iterable[str | Path], max_entries: int = 64) -> None:
         sizes = {Path(p): Path(p).stat().st_size for p in examples if Path(p).is_file()}
         self._sizes = set(sizes.values())  # a cheap first test before hashing a file
-        self._digests = {file_digest(p) for p in sizes}
+        self._digests = {sha256_file(p) for p in sizes}
         self._entries: OrderedDict[tuple, tuple[tuple, tuple[str, ...]]] = OrderedDict()
         self._max_entries = max_entries
         self._lock = threading.Lock()
@@ -45,7 +37,7 @@ class ExampleCache:
         try:
             if Path(path).stat().st_size not in self._sizes:
                 return None
-            digest = file_digest(path)
+            digest = sha256_file(Path(path))
         except OSError:
             return None
         return (digest, *settings) if digest in self._digests else None
