@@ -3,8 +3,10 @@
 Rebuilding the last-minute timeline with Plotly on every refresh cost about
 300 ms of server CPU (Plotly validates every trace and property), a third of
 a core at one refresh a second. The shape of a live figure (its panels,
-traces, colours, template) changes only when the faces on screen do, so it is
-built by :mod:`fer_demo.plots` once per shape and kept as JSON. Each refresh
+traces, colours, template) depends only on how many faces have panels (at most
+``LIVE_PANELS``) and whether the dominant-expression strip is shown, so three
+shapes serve any number of faces coming and going: each is built by
+:mod:`fer_demo.plots` once and kept as JSON, its titles set at each refresh. Each refresh
 copies that JSON with new ``x``/``y`` arrays, which costs about a millisecond.
 The result is a Plotly JSON string (what ``gr.Plot`` sends to the browser).
 """
@@ -14,16 +16,33 @@ from __future__ import annotations
 import json
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
+from dataclasses import replace
 
+import numpy as np
 import plotly.graph_objects as go
 
 from fer_demo.labels import CANONICAL_LABELS
-from fer_demo.plots import circumplex, emotion_timeline, empty_figure
+from fer_demo.palette import face_colour_css
+from fer_demo.plots import (
+    TimelineShape,
+    add_panel_lines,
+    add_strip,
+    circumplex,
+    dominant_codes,
+    empty_figure,
+    timeline_frame,
+)
 
-HEIGHT = 262  # pixels: the live charts share one 1366x768 screen with the camera
+HEIGHT = 262  # pixels: the circumplex shares one 1366x768 screen with the camera
 MARGIN = {"l": 45, "r": 10, "t": 30, "b": 30}
-PANEL_GAP = 26  # pixels between a face's panel and the next one's title
 LIVE_POINTS = 60  # per face and line: one a second over a minute, plenty for a glance, cheap to draw
+# The live timeline: lines for the faces on screen now (at most LIVE_PANELS), and with more faces
+# a dominant-expression strip of the ones seen last. Its shape depends only on how many panels and
+# whether there is a strip, so three shapes serve any number of faces coming and going.
+LIVE_PANELS = 2
+LIVE_STRIP_ROWS = 8
+ON_SCREEN_SECONDS = 1.5  # a face seen this recently is on screen now
+LIVE_SHAPE = TimelineShape(1, panel_px=110, row_px=16, gap_px=40, margin=(45, 10, 30, 30))
 
 
 def _values(rows: Sequence[dict], key: str, decimals: int) -> list[float | None]:
@@ -58,17 +77,6 @@ class ShapeCache:
         return self._shapes[shape]
 
 
-def _stack_panels(figure: go.Figure, panels: int) -> None:
-    """Panels one above the other with room for each one's title, whatever the figure's height."""
-    inner = HEIGHT - MARGIN["t"] - MARGIN["b"]
-    gap = PANEL_GAP / inner
-    each = (1 - gap * (panels - 1)) / panels
-    for k in range(panels):
-        top = 1 - k * (each + gap)
-        figure.layout[f"yaxis{k + 1 if k else ''}"].domain = [max(0.0, top - each), top]
-        figure.layout.annotations[k].update(y=top, yanchor="bottom", font={"size": 12})
-
-
 def _fill(skeleton: dict, columns: Sequence[tuple[list, list]]) -> dict:
     """The skeleton with trace i's ``x``/``y`` replaced by ``columns[i]`` (traces beyond are unchanged)."""
     data = [dict(trace) for trace in skeleton["data"]]
@@ -77,24 +85,47 @@ def _fill(skeleton: dict, columns: Sequence[tuple[list, list]]) -> dict:
     return {"data": data, "layout": dict(skeleton["layout"])}
 
 
+def live_faces(groups: dict[int, Sequence[dict]], now: float) -> tuple[list[int], list[int]]:
+    """Which faces get a panel and which a strip row, from records by face up to ``now`` seconds.
+
+    Panels: faces on screen now, the longest seen first, then the most recently seen. The strip,
+    when there are more faces than panels: those on screen and the most recently seen, by id.
+    """
+    last = {face: rows[-1]["time"] for face, rows in groups.items()}
+    present = [face for face in groups if last[face] >= now - ON_SCREEN_SECONDS]
+    ranked = sorted(present, key=lambda face: -len(groups[face]))
+    ranked += sorted((face for face in groups if face not in present), key=lambda face: -last[face])
+    panels = sorted(ranked[:LIVE_PANELS])
+    strip = sorted(ranked[:LIVE_STRIP_ROWS]) if len(groups) > LIVE_PANELS else []
+    return panels, strip
+
+
 class LiveTimeline:
-    """Expression probabilities of each face over a sliding time window, one panel per face."""
+    """Expression probabilities of the faces on screen over a sliding time window, and a strip of
+    the top expression of the faces seen last: readable whatever the number of faces."""
 
     def __init__(self) -> None:
         self._shapes = ShapeCache(self._build)
         self._empty = empty_figure("No faces yet").to_json()
 
-    def _build(self, shape: tuple[tuple[int, ...], tuple[str, ...]]) -> go.Figure:
-        faces, labels = shape
-        placeholder = {"time": 0.0, **dict.fromkeys(labels, 0.0)}
-        figure = emotion_timeline({face: [placeholder] for face in faces})
+    @staticmethod
+    def _build(shape: tuple[int, bool, tuple[str, ...]]) -> go.Figure:
+        panels, strip, labels = shape
+        layout = replace(LIVE_SHAPE, panels=panels, strip_rows=LIVE_STRIP_ROWS if strip else 0)
+        figure = timeline_frame(layout, ["face"] * panels, "strip")  # titles: set at each render
+        placeholder = [{"time": 0.0, **dict.fromkeys(labels, 0.0)}]
+        for row in range(1, panels + 1):
+            add_panel_lines(figure, row, placeholder, legend=row == 1)
+        if strip:
+            placeholders = {face: placeholder for face in range(1, LIVE_STRIP_ROWS + 1)}
+            add_strip(figure, panels + 1, placeholders, labels, "#{}", np.array([0.0, 1.0]))
         # No hover tracking: what the browser redraws every refresh should be only the lines.
-        # A column legend beside the panels: the live view is one desktop screen, short and wide.
         figure.update_layout(
-            height=HEIGHT, margin=MARGIN, hovermode=False,
-            legend={"orientation": "v", "x": 1.02, "xanchor": "left", "y": 1, "yanchor": "top"},
+            hovermode=False,
+            legend={"orientation": "h", "x": 0, "y": -44 / layout.plot_px, "yanchor": "top"},
         )  # fmt: skip
-        _stack_panels(figure, len(faces))
+        for annotation in figure.layout.annotations:
+            annotation.font = {"size": 12}
         return figure
 
     def render(self, groups: dict[int, Sequence[dict]], start: float, end: float) -> str:
@@ -103,31 +134,56 @@ class LiveTimeline:
             return self._empty
         first = next(iter(groups.values()))[0]
         labels = tuple(label for label in CANONICAL_LABELS if label in first)
-        figure = _fill(self._shapes.get((tuple(groups), labels)), list(self._columns(groups, labels)))
+        panels, strip = live_faces(groups, end)
+        skeleton = self._shapes.get((len(panels), bool(strip), labels))
+        columns = [columns for face in panels for columns in self._columns(groups[face], labels)]
+        figure = _fill(skeleton, columns)
         layout = figure["layout"]
+        titles = [f"Face #{face}" for face in panels]
+        if strip:
+            edges = np.linspace(start, end, LIVE_POINTS + 1)
+            codes = [dominant_codes(thin(groups[face]), labels, edges) for face in strip]
+            heatmap = dict(figure["data"][-1])
+            heatmap.update(
+                x=[round(float(x), 2) for x in (edges[:-1] + edges[1:]) / 2],
+                y=[f"#{face}" for face in strip],
+                z=[[None if np.isnan(v) else int(v) for v in row] for row in codes],
+            )
+            heatmap.pop("text", None)
+            figure["data"][-1] = heatmap
+            more = len(groups) - len(strip)
+            earlier = f" ({more} more face{'s' if more > 1 else ''} left earlier)" if more else ""
+            titles.append(f"Top expression, last minute{earlier}")
+        layout["annotations"] = [
+            {**annotation, "text": text}
+            for annotation, text in zip(layout["annotations"], titles, strict=True)
+        ]
         for key in [key for key in layout if key.startswith("xaxis")]:
             layout[key] = {**layout[key], "range": [start, end]}
         return json.dumps(figure)
 
     @staticmethod
-    def _columns(groups: dict[int, Sequence[dict]], labels: tuple[str, ...]):
-        for rows in groups.values():
-            rows = thin(rows)
-            times = _values(rows, "time", 2)
-            for label in labels:
-                yield times, _values(rows, label, 3)
+    def _columns(rows: Sequence[dict], labels: tuple[str, ...]):
+        rows = thin(rows)
+        times = _values(rows, "time", 2)
+        for label in labels:
+            yield times, _values(rows, label, 3)
 
 
 class LiveCircumplex:
-    """Each face's recent valence/arousal path on Russell's circumplex, its latest point marked."""
+    """Each face's recent valence/arousal path on Russell's circumplex, its latest point marked.
+
+    Its shape is keyed by the number of faces only (names and colours are set at each refresh),
+    so faces coming and going never rebuild it.
+    """
 
     def __init__(self) -> None:
         self._shapes = ShapeCache(self._build)
         self._empty = empty_figure("No faces yet").to_json()
 
     @staticmethod
-    def _build(faces: tuple[int, ...]) -> go.Figure:
-        figure = circumplex({face: [{"valence": 0.0, "arousal": 0.0}] for face in faces})
+    def _build(faces: int) -> go.Figure:
+        figure = circumplex({face: [{"valence": 0.0, "arousal": 0.0}] for face in range(1, faces + 1)})
         figure.update_layout(height=HEIGHT, margin=MARGIN)
         return figure
 
@@ -140,10 +196,16 @@ class LiveCircumplex:
                 paths[face] = thin(points)
         if not paths:
             return self._empty
-        skeleton = self._shapes.get(tuple(paths))
+        skeleton = self._shapes.get(len(paths))
         circle = skeleton["data"][0]
         columns = [(circle["x"], circle["y"])]
         for points in paths.values():
             valence, arousal = _values(points, "valence", 3), _values(points, "arousal", 3)
             columns += [(valence, arousal), (valence[-1:], arousal[-1:])]
-        return json.dumps(_fill(skeleton, columns))
+        figure = _fill(skeleton, columns)
+        for k, face in enumerate(paths):
+            path, latest = figure["data"][1 + 2 * k], figure["data"][2 + 2 * k]
+            colour = face_colour_css(face - 1)
+            path.update(name=f"Face #{face}", legendgroup=str(face), line={**path["line"], "color": colour})
+            latest.update(legendgroup=str(face), marker={**latest["marker"], "color": colour})
+        return json.dumps(figure)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
@@ -129,60 +130,159 @@ def _gapped(times: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return np.insert(times, breaks, np.nan), np.insert(values, breaks, np.nan)
 
 
+MAX_PANELS = 4  # a panel per face up to this many; with more, the busiest and a strip of them all
+PANEL_PX = 200  # plot height of one face's panel: seven lines stay apart
+STRIP_ROW_PX = 22  # one face's row of the dominant-expression strip
+STRIP_BINS = 300  # columns of the strip at most: finer than a screen shows of a whole video
+PANEL_GAP_PX = 50  # between panels: the x labels of one and the title of the next never touch
+
+
+def busiest(groups: dict[int, Sequence[dict]], count: int) -> list[int]:
+    """The ``count`` faces with the most records (the longest on screen), in id order."""
+    ranked = sorted(groups, key=lambda face: (-len(groups[face]), face))[:count]
+    return sorted(ranked)
+
+
+def dominant_codes(rows: Sequence[dict], labels: Sequence[str], edges: np.ndarray) -> np.ndarray:
+    """Per time bin (``edges``, seconds), the index in ``labels`` of the face's most probable
+    expression on average over the bin; NaN for a bin in which the face was not seen."""
+    bins = len(edges) - 1
+    times = _column(rows, "time")
+    where = np.clip(np.searchsorted(edges, times, side="right") - 1, 0, bins - 1)
+    sums = np.zeros((bins, len(labels)))
+    np.add.at(sums, where, np.stack([_column(rows, label) for label in labels], axis=1))
+    codes = np.argmax(sums, axis=1).astype(np.float64)
+    codes[np.bincount(where, minlength=bins) == 0] = np.nan
+    return codes
+
+
+def strip_edges(start: float, end: float, bins: int = STRIP_BINS, finest: float = 0.1) -> np.ndarray:
+    """Bin edges from ``start`` to ``end`` seconds: ``bins`` at most, none finer than ``finest``."""
+    count = int(np.clip(np.ceil((end - start) / finest), 1, bins))
+    return np.linspace(start, max(end, start + finest), count + 1)
+
+
+def expression_colourscale(labels: Sequence[str]) -> list[list]:
+    """A stepped colour scale: code i (a label's index) is that expression's palette colour."""
+    scale = []
+    for i, label in enumerate(labels):
+        scale += [[i / len(labels), EMOTION_COLOURS[label]], [(i + 1) / len(labels), EMOTION_COLOURS[label]]]
+    return scale
+
+
+@dataclass(frozen=True)
+class TimelineShape:
+    """How a timeline is laid out: panels of lines, then a strip with a row per face, in pixels."""
+
+    panels: int
+    strip_rows: int = 0  # 0: no strip
+    panel_px: int = PANEL_PX
+    row_px: int = STRIP_ROW_PX
+    gap_px: int = PANEL_GAP_PX
+    margin: tuple[int, int, int, int] = (50, 20, 40, 40)  # left, right, top, bottom
+
+    @property
+    def plot_px(self) -> int:
+        """Height of all the panels, the strip and the gaps between them."""
+        strip = max(3, self.strip_rows) * self.row_px if self.strip_rows else 0
+        rows = self.panels + bool(self.strip_rows)
+        return self.panels * self.panel_px + strip + self.gap_px * (rows - 1)
+
+    @property
+    def height(self) -> int:
+        return self.plot_px + self.margin[2] + self.margin[3]
+
+
+def timeline_frame(shape: TimelineShape, titles: Sequence[str], strip_title: str = "") -> go.Figure:
+    """The empty subplots of a timeline: ``shape.panels`` panels titled ``titles``, then the strip."""
+    heights = [shape.panel_px] * shape.panels
+    if shape.strip_rows:
+        heights.append(max(3, shape.strip_rows) * shape.row_px)
+    figure = make_subplots(
+        rows=len(heights),
+        cols=1,
+        shared_xaxes=True,
+        row_heights=[h / sum(heights) for h in heights],
+        subplot_titles=[*titles, *([strip_title] if shape.strip_rows else [])],
+        vertical_spacing=shape.gap_px / shape.plot_px if len(heights) > 1 else 0.0,
+    )
+    for row in range(1, shape.panels + 1):
+        figure.update_yaxes(range=[0, 1], tickvals=[0, 0.5, 1], tickformat=".0%", row=row, col=1)
+    if shape.strip_rows:
+        figure.update_yaxes(autorange="reversed", type="category", row=len(heights), col=1)
+    figure.update_xaxes(title_text="time (s)", row=len(heights), col=1)
+    figure.update_xaxes(hoverformat=".2f", ticksuffix=" s")
+    left, right, top, bottom = shape.margin
+    figure.update_layout(height=shape.height, margin={"l": left, "r": right, "t": top, "b": bottom})
+    return figure
+
+
+def add_panel_lines(figure: go.Figure, row: int, rows: Sequence[dict], legend: bool) -> None:
+    """A face's panel: a line per expression (canonical colours and order), then an ensemble's agreement."""
+    rows = _thin(rows)
+    times = _column(rows, "time")
+    lines = [(label, label, {"color": EMOTION_COLOURS[label]}) for label in CANONICAL_LABELS]
+    lines.append(("agreement", AGREEMENT_NAME, AGREEMENT_LINE))
+    for key, name, line in lines:
+        if key not in rows[0]:
+            continue
+        x, y = _gapped(times, _column(rows, key))
+        figure.add_scatter(
+            row=row, col=1, x=x, y=y, mode="lines", name=name, legendgroup=key, showlegend=legend, line=line,
+            hovertemplate="%{y:.0%}<extra>" + name + "</extra>",
+        )  # fmt: skip
+
+
+def add_strip(
+    figure: go.Figure, row: int, groups: dict[int, Sequence[dict]], labels: Sequence[str], name: str,
+    edges: np.ndarray,
+) -> None:  # fmt: skip
+    """The dominant-expression strip: a row per face, each time bin coloured by its top expression."""
+    codes = np.stack([dominant_codes(rows, labels, edges) for rows in groups.values()])
+    names = np.array(labels, dtype=object)
+    text = np.where(np.isnan(codes), "", names[np.nan_to_num(codes).astype(int)])
+    figure.add_heatmap(
+        row=row, col=1, x=(edges[:-1] + edges[1:]) / 2, y=[name.format(face) for face in groups], z=codes,
+        text=text, zmin=-0.5, zmax=len(labels) - 0.5, colorscale=expression_colourscale(labels),
+        showscale=False, hoverongaps=False, xgap=0, ygap=2,
+        hovertemplate="%{y}, %{x:.1f} s: %{text}<extra></extra>",
+    )  # fmt: skip
+
+
 def emotion_timeline(
     groups: dict[int, list[dict]],
     title: str = "",
     cuts: Sequence[float] = (),
     name: str = "Face #{}",
+    max_panels: int = MAX_PANELS,
 ) -> go.Figure:
-    """One panel per face (or person: ``name`` "Person {}"), sharing the time axis: a line per
-    expression (canonical colours and order); a dotted line marks each cut between shots, and
-    hovering shows the time and every probability."""
+    """Expressions over time: a panel per face (or person: ``name`` "Person {}") with a line per
+    expression, sharing the time axis; a dotted line marks each cut between shots.
+
+    With more than ``max_panels`` faces, the faces longest on screen keep their panels and a
+    dominant-expression strip below shows every face, a row each: any number of faces stays
+    readable, on a phone too.
+    """
     if not groups:
         return empty_figure("No faces found")
-    faces = list(groups)
-    figure = make_subplots(
-        rows=len(faces),
-        cols=1,
-        shared_xaxes=True,
-        subplot_titles=[name.format(f) for f in faces],
-        vertical_spacing=40 / (220 * len(faces) + 120),  # 40 px: room for the next panel's title
-    )
-    for row, face in enumerate(faces, start=1):
-        rows = _thin(groups[face])
-        times = _column(rows, "time")
-        # A line per expression, then an ensemble's agreement (members voting for the label shown).
-        lines = [(label, label, {"color": EMOTION_COLOURS[label]}) for label in CANONICAL_LABELS]
-        lines.append(("agreement", AGREEMENT_NAME, AGREEMENT_LINE))
-        for key, name, line in lines:
-            if key not in rows[0]:
-                continue
-            x, y = _gapped(times, _column(rows, key))
-            figure.add_scatter(
-                row=row,
-                col=1,
-                x=x,
-                y=y,
-                mode="lines",
-                name=name,
-                legendgroup=key,
-                showlegend=row == 1,
-                line=line,
-                hovertemplate="%{y:.0%}<extra>" + name + "</extra>",
-            )
-    figure.update_yaxes(range=[0, 1], tickformat=".0%")
-    figure.update_xaxes(title_text="time (s)", row=len(faces), col=1)
-    figure.update_xaxes(hoverformat=".2f", ticksuffix=" s")
+    many = len(groups) > max_panels
+    panels = busiest(groups, max_panels - 1) if many else list(groups)
+    shape = TimelineShape(len(panels), len(groups) if many else 0)
+    strip_title = f"Top expression of each of the {len(groups)} {'persons' if 'Person' in name else 'faces'}"
+    figure = timeline_frame(shape, [name.format(face) for face in panels], strip_title)
+    for row, face in enumerate(panels, start=1):
+        add_panel_lines(figure, row, groups[face], legend=row == 1)
+    if many:
+        labels = [label for label in CANONICAL_LABELS if label in next(iter(groups.values()))[0]]
+        times = [rows[i]["time"] for rows in groups.values() for i in (0, -1)]
+        add_strip(figure, len(panels) + 1, groups, labels, name, strip_edges(min(times), max(times)))
     mark_cuts(figure, cuts)
     # The legend runs across the bottom, under the time axis (a column beside the panels would
     # take half a phone's width); Plotly grows the bottom margin to fit however many rows.
-    height, margin = 220 * len(faces) + 140, {"l": 50, "r": 20, "t": 40, "b": 40}
-    under_axis = -64 / (height - margin["t"] - margin["b"])
+    under_axis = -64 / shape.plot_px
     figure.update_layout(
         title=title or None,
-        height=height,
-        margin=margin,
-        hovermode="x unified",
+        hovermode="x unified" if not many else "closest",
         legend={"orientation": "h", "x": 0, "xanchor": "left", "y": under_axis, "yanchor": "top"},
     )
     return figure

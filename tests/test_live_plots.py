@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
-from fer_demo.live_plots import LIVE_POINTS, LiveCircumplex, LiveTimeline, thin
-from fer_demo.plots import circumplex, emotion_timeline
+from fer_demo.live_plots import (
+    LIVE_PANELS,
+    LIVE_POINTS,
+    LIVE_STRIP_ROWS,
+    LiveCircumplex,
+    LiveTimeline,
+    live_faces,
+    thin,
+)
+from fer_demo.palette import EMOTION_COLOURS
+from fer_demo.plots import MAX_PANELS, circumplex, dominant_codes, emotion_timeline
 
 LABELS = ["Neutral", "Happiness", "Sadness"]
 
@@ -82,3 +92,94 @@ def test_the_circumplex_draws_each_path_and_marks_its_latest_point():
 def test_the_circumplex_without_valence_arousal_says_so():
     figure = json.loads(LiveCircumplex().render({1: records(1, 5)}))
     assert figure["layout"]["annotations"][0]["text"] == "No faces yet"
+
+
+# ---- any number of faces: panels for a few, a dominant-expression strip for all ----------------------
+
+
+def crowd(faces: int, seconds: float, rng: np.random.Generator) -> dict[int, list[dict]]:
+    """``faces`` faces coming and going over ``seconds``, each with its own top expression."""
+    groups = {}
+    for face in range(1, faces + 1):
+        start = float(rng.uniform(0, seconds * 0.8))
+        end = min(seconds, start + float(rng.uniform(1, seconds / 3)))
+        top = LABELS[face % len(LABELS)]
+        groups[face] = [
+            {"time": t, "face_id": face, **{label: 0.8 if label == top else 0.1 for label in LABELS}}
+            for t in np.arange(start, end, 0.25)
+        ]
+    return groups
+
+
+def test_the_live_timeline_holds_any_number_of_faces_with_readable_panels():
+    rng = np.random.default_rng(1)
+    timeline = LiveTimeline()
+    for faces in (1, 2, 3, 8, 9, 12, 35, 80):
+        groups = crowd(faces, 60.0, rng)
+        figure = json.loads(timeline.render(groups, 0.0, 60.0))  # never an exception
+        layout = figure["layout"]
+        axes = [key for key in layout if key.startswith("yaxis")]
+        plot_px = layout["height"] - layout["margin"]["t"] - layout["margin"]["b"]
+        for key in axes:
+            low, high = layout[key]["domain"]
+            assert 0 <= low < high <= 1
+            assert (high - low) * plot_px >= 100  # a panel (or the strip) at least 100 px tall
+        panels = [a["text"] for a in layout["annotations"] if a["text"].startswith("Face #")]
+        assert len(panels) == min(faces, LIVE_PANELS)
+        strip = [trace for trace in figure["data"] if trace["type"] == "heatmap"]
+        assert len(strip) == (faces > LIVE_PANELS)
+        if strip:
+            assert len(strip[0]["y"]) == min(faces, LIVE_STRIP_ROWS)
+
+
+def test_the_live_panels_are_the_faces_on_screen_now():
+    old = {face: records(face, 50, start=0.0) for face in (1, 2, 3)}  # seen 0-5 s, then gone
+    now = {face: records(face, 50, start=55.0) for face in (7, 9)}  # on screen at 60 s
+    panels, strip = live_faces({**old, **now}, 60.0)
+    assert panels == [7, 9]
+    assert set(strip) == {1, 2, 3, 7, 9}
+    figure = json.loads(LiveTimeline().render({**old, **now}, 0.0, 60.0))
+    titles = [a["text"] for a in figure["layout"]["annotations"]]
+    assert titles[:2] == ["Face #7", "Face #9"]
+
+
+def test_the_strip_colours_each_moment_by_its_top_expression():
+    groups = {face: records(face, 10) for face in (1, 2)}
+    for row in groups[2]:
+        row.update(Neutral=0.1, Happiness=0.1, Sadness=0.8)
+    edges = np.linspace(-0.05, 0.95, 11)  # a record (every 0.1 s) in the middle of each bin
+    assert dominant_codes(groups[2], LABELS, edges).tolist() == [2.0] * 10  # Sadness throughout
+    codes = dominant_codes(groups[1], LABELS, np.linspace(-0.05, 1.95, 11))  # face 1 gone after 1 s
+    assert codes[:5].tolist() == [0.0, 0.0, 0.0, 1.0, 1.0]  # Neutral, then Happiness beats 0.5
+    assert np.isnan(codes[5:]).all()  # away: a gap, not a colour
+
+
+def test_a_video_with_many_persons_gets_panels_for_the_longest_seen_and_a_row_for_each():
+    rng = np.random.default_rng(2)
+    groups = crowd(35, 120.0, rng)
+    figure = emotion_timeline(groups, cuts=[30.0, 60.0], name="Person {}")
+    titles = [a.text for a in figure.layout.annotations if a.text]
+    longest = sorted(sorted(groups, key=lambda face: -len(groups[face]))[: MAX_PANELS - 1])
+    assert titles[: MAX_PANELS - 1] == [f"Person {face}" for face in longest]
+    assert titles[MAX_PANELS - 1] == "Top expression of each of the 35 persons"
+    (strip,) = [trace for trace in figure.data if trace.type == "heatmap"]
+    assert list(strip.y) == [f"Person {face}" for face in groups]
+    colours = {colour for _, colour in strip.colorscale}
+    assert colours == {EMOTION_COLOURS[label] for label in LABELS}  # the palette's, nothing new
+    few = emotion_timeline(crowd(MAX_PANELS, 20.0, rng))
+    assert not [trace for trace in few.data if trace.type == "heatmap"]  # few faces: a panel each
+
+
+def test_new_faces_on_the_circumplex_get_their_own_names_and_colours_without_a_rebuild():
+    plane = LiveCircumplex()
+    plane.render({1: records(1, 5, va=True), 2: records(2, 5, va=True)})
+    groups = {5: records(5, 5, va=True), 9: records(9, 5, va=True)}
+    figure = json.loads(plane.render(groups))
+    reference = json.loads(circumplex(groups).to_json())
+    assert [t.get("name") for t in figure["data"][1::2]] == ["Face #5", "Face #9"]
+    assert [t["line"]["color"] for t in figure["data"][1::2]] == [
+        t["line"]["color"] for t in reference["data"][1::2]
+    ]
+    assert [t["marker"]["color"] for t in figure["data"][2::2]] == [
+        t["marker"]["color"] for t in reference["data"][2::2]
+    ]

@@ -19,6 +19,7 @@ from fer_demo.ui.webcam_tab import LiveSession, stream_handler
 from fer_demo.webcam import SESSION_COLUMNS, WebcamSession, WebcamSettings
 
 from .checkpoints.emo_affectnet import write_lstm_checkpoint, write_static_checkpoint
+from .real_footage import crowd_frames
 from .synthetic_video import webcam_frames
 
 FPS = 15.0  # what the webcam tab sustains on 2 cores
@@ -337,3 +338,26 @@ def test_at_most_max_crops_known_faces_are_classified_per_frame(studio):
     # Faces never seen are all classified at once; frames 1 and 2 detect them again (their motion).
     assert counts[:3] == [2, 0, 0]
     assert counts[3:] == [1] * 3  # then one known face per frame, the stalest first
+
+
+def test_a_real_crowd_coming_and_going_never_stops_the_live_timeline(session):
+    """Intel's real clips in a 2x2 grid: up to ten faces, people walking in and out, 40 s. The old
+    timeline raised once nine faces had been seen, and the stream showed "could not be analysed"."""
+    fps = 5.0
+    frames = crowd_frames(200)
+    updates = [session.step(frame, "mini_xception", 100.0 + i / fps) for i, frame in enumerate(frames)]
+    seen = {row["face_id"] for row in session.history}
+    assert len(seen) >= 9  # more faces than the old layout could hold
+    per_frame: dict[int, int] = {}
+    for row in session.history:
+        per_frame[row["frame"]] = per_frame.get(row["frame"], 0) + 1
+    assert max(per_frame.values()) >= 6  # many faces at once
+    drawn = [json.loads(u.timeline)["data"] for u in updates if u.timeline is not None]
+    lines = [[t for t in data if t["type"] == "scatter" and t["x"]] for data in drawn]
+    newest = [max(max(t["x"]) for t in traces) for traces in lines if traces]
+    assert len(newest) >= 15 and newest == sorted(newest) and newest[-1] > 35.0  # it keeps moving
+    last = json.loads([u.timeline for u in updates if u.timeline is not None][-1])
+    assert any(trace["type"] == "heatmap" for trace in last["data"])  # the strip of the faces seen
+    statuses = [u.status for u in updates if u.status]
+    assert all("could not" not in status for status in statuses)
+    assert any(f"{count} faces" in statuses[-1] for count in range(4, 11))
