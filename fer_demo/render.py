@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from fer_demo.label_layout import place_labels
 from fer_demo.palette import face_colour
 from fer_demo.pipeline import FaceResult
 
@@ -42,6 +44,32 @@ def label_font_size(width: int, height: int) -> int:
     return max(12, math.ceil(MIN_LABEL_PX / 1.1 / shown))
 
 
+@dataclass(frozen=True)
+class Caption:
+    """A face's caption: its text, where its filled box goes, and where its ink starts in it."""
+
+    text: str
+    box: tuple[float, float, float, float]  # x1, y1, x2, y2, pixels of the image
+    ink: tuple[float, float]  # text origin inside the box
+
+
+def layout_captions(faces: Sequence[FaceResult], width: int, height: int) -> list[Caption]:
+    """Each face's caption, sized for a phone's screen and placed so that none hides another."""
+    font = _font(label_font_size(width, height))
+    texts = [face_caption(face) for face in faces]
+    inks = [font.getbbox(text) for text in texts]
+    pads = [max(2, (bottom - top) // 4) for _, top, _, bottom in inks]
+    sizes = [
+        (r - left + 2 * pad, bottom - top + 2 * pad)
+        for (left, top, r, bottom), pad in zip(inks, pads, strict=True)
+    ]
+    corners = place_labels([face.box for face in faces], sizes, width, height)
+    return [
+        Caption(text, (x, y, x + w, y + h), (x + pad - ink[0], y + pad - ink[1]))
+        for text, ink, pad, (w, h), (x, y) in zip(texts, inks, pads, sizes, corners, strict=True)
+    ]
+
+
 def annotate(image: np.ndarray, faces: Sequence[FaceResult], landmarks: bool = False) -> np.ndarray:
     """Return a copy of an RGB uint8 image with every face's box and caption drawn, and with
     ``landmarks`` its five points (eyes, nose, mouth corners) as dots in the face's colour."""
@@ -52,18 +80,12 @@ def annotate(image: np.ndarray, faces: Sequence[FaceResult], landmarks: bool = F
     font = _font(label_font_size(width, height))
     for face in faces:
         colour = face_colour(face.face - 1)
-        x1, y1, x2, y2 = face.box
-        draw.rectangle((x1, y1, x2, y2), outline=colour, width=line)
+        draw.rectangle(face.box, outline=colour, width=line)
         if landmarks:
             radius = line + 1
             for x, y in face.landmarks:
                 draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=colour, outline=(0, 0, 0))
-        text = face_caption(face)
-        left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
-        text_w, text_h = right - left, bottom - top
-        pad = max(2, text_h // 4)
-        tx = min(max(0.0, x1), max(0.0, width - text_w - 2 * pad))
-        ty = y1 - text_h - 2 * pad if y1 - text_h - 2 * pad >= 0 else y2  # below the box at the top edge
-        draw.rectangle((tx, ty, tx + text_w + 2 * pad, ty + text_h + 2 * pad), fill=colour)
-        draw.text((tx + pad - left, ty + pad - top), text, fill=(0, 0, 0), font=font)
+    for face, caption in zip(faces, layout_captions(faces, width, height), strict=True):
+        draw.rectangle(caption.box, fill=face_colour(face.face - 1))
+        draw.text(caption.ink, caption.text, fill=(0, 0, 0), font=font)
     return np.asarray(canvas)

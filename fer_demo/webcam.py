@@ -167,10 +167,15 @@ class WebcamSession:
         return self._refresh(time, len(faces), frame)
 
     # ---- results analysed in the visitor's browser ----------------------------------------------
-    def add_browser_frames(self, frames: Sequence[BrowserFrame], model_name: str) -> WebcamUpdate:
+    def add_browser_frames(
+        self, frames: Sequence[BrowserFrame], model_name: str, detection: DetectionOptions | None = None
+    ) -> WebcamUpdate:
         """Record frames the page analysed itself (live mode): same CSV, history and plots.
 
         Frame times are the page's seconds; the first frame after a start or a reset is time 0.
+        ``detection`` is what the page was told to apply: a face under its threshold is not
+        recorded, whatever a page sends. The status counts the boxes the page drew in most of
+        the summary's frames, so it agrees with the picture (a face is boxed before its label).
         """
         if model_name != self.model_name:
             switched = self.model_name is not None
@@ -185,9 +190,13 @@ class WebcamSession:
         if self.start is None or frames[0].time < self.start:  # a start, a reset, or a reloaded page
             self.start = frames[0].time
         for frame in frames:
-            self._record(frame.time - self.start, frame.faces)
-        self._found = len(frames[-1].faces)  # the page detects on every frame it analyses
-        update = self._refresh(frames[-1].time - self.start, len(frames[-1].faces), None)
+            faces = frame.faces
+            if detection is not None:
+                faces = tuple(face for face in faces if face.score >= detection.min_confidence)
+            self._record(frame.time - self.start, faces)
+        shown = shown_faces(frames)
+        self._found = shown  # the page detects on every frame it analyses
+        update = self._refresh(frames[-1].time - self.start, shown, None)
         return replace(update, has_valence_arousal=has_valence_arousal)
 
     # ---- shared by both paths -------------------------------------------------------------------
@@ -366,6 +375,14 @@ class LiveLoad:
             self._seen[id(session)] = now
             self._seen = {key: t for key, t in self._seen.items() if now - t <= self.window}
             return max(1.0, len(self._seen) / self.cores)
+
+
+def shown_faces(frames: Sequence[BrowserFrame]) -> int:
+    """The number of boxes the page drew in most of ``frames`` (the larger on a tie), or 1 if any
+    frame had a face: "no face" only when none was drawn during the whole summary."""
+    counts = [frame.shown for frame in frames]
+    common = max(set(counts), key=lambda count: (counts.count(count), count))
+    return common or int(any(counts))
 
 
 def no_face_record(frame: int, time: float, model_name: str) -> dict:

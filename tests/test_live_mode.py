@@ -16,8 +16,9 @@ from starlette.testclient import TestClient
 from fer_demo.browser.assets import AssetServer, integrity_of
 from fer_demo.browser.page import LivePage, model_json
 from fer_demo.browser.runtime import CDN, FILES, runtime_assets
-from fer_demo.browser.summary import BrowserFrame, parse_summary
+from fer_demo.browser.summary import MAX_FACES, BrowserFrame, parse_summary
 from fer_demo.errors import InputError
+from fer_demo.faces import DetectionOptions
 from fer_demo.labels import CANONICAL_LABELS
 from fer_demo.models.specs import MODEL_SPECS
 from fer_demo.ui.live_view import read_summary
@@ -82,7 +83,9 @@ def test_valence_and_arousal_come_with_a_model_that_has_them():
         summary([]) | {"model": "emonet_8"},  # a model the browser does not run
         summary([]) | {"model": "../../etc/passwd"},
         summary([{"t": 0, "faces": []}] * 121),  # too many frames
-        summary([{"t": 0, "faces": [face(i + 1) for i in range(17)]}]),  # too many faces
+        summary([{"t": 0, "faces": [face(i + 1) for i in range(MAX_FACES + 1)]}]),  # too many faces
+        summary([{"t": 0, "faces": [face(1)], "n": 0}]),  # fewer boxes drawn than faces classified
+        summary([{"t": 0, "faces": [], "n": MAX_FACES + 1}]),
         summary([{"t": math.nan, "faces": []}]),
         summary([{"t": 2, "faces": []}, {"t": 1, "faces": []}]),  # time goes back
         summary([{"t": 0, "faces": [face(p=[1 / 8] * 8)]}]),  # 8 probabilities for a 7-class model
@@ -123,6 +126,56 @@ def test_summaries_fill_the_same_csv_timeline_and_status_as_the_server_path(tmp_
     timeline = json.loads(update.timeline)
     assert len(timeline["data"]) == 14  # a line per expression of each face
     session.close()
+
+
+def live_frames(counts: list[tuple[int, int]], start: float = 0.0, score: float = 0.9) -> list[BrowserFrame]:
+    """Frames at 10 fps: (faces classified, boxes drawn) each."""
+    p = [0.05, 0.6, 0.1, 0.1, 0.05, 0.05, 0.05]
+    spec = MODEL_SPECS["mini_xception"]
+    frames = []
+    for i, (classified, drawn) in enumerate(counts):
+        payload = summary(
+            [{"t": 1, "faces": [face(k + 1, p, score=score) for k in range(classified)], "n": drawn}]
+        )
+        frames.append(BrowserFrame(start + i / 10, parse_summary(payload, spec)[0].faces, drawn))
+    return frames
+
+
+def test_the_live_status_counts_the_boxes_on_screen_not_the_last_frame_alone(tmp_path):
+    session = WebcamSession(lambda *args: None, tmp_path / "live.csv")
+    # Two faces drawn for most of the second; the last frame lost them both for a moment.
+    update = session.add_browser_frames(live_frames([(2, 2)] * 9 + [(0, 0)]), "mini_xception")
+    assert update.status.startswith("**2 faces**")
+    session.reset()
+    # A box is drawn before its first label: the picture shows a face, so does the status.
+    update = session.add_browser_frames(live_frames([(0, 1)] * 10), "mini_xception")
+    assert update.status.startswith("**1 face**")
+    session.reset()
+    update = session.add_browser_frames(live_frames([(0, 0)] * 10), "mini_xception")
+    assert update.status.startswith("**No face found**")
+    session.close()
+
+
+def test_the_live_threshold_applies_to_what_is_recorded(tmp_path):
+    session = WebcamSession(lambda *args: None, tmp_path / "live.csv")
+    strict = DetectionOptions(0.8, 40)
+    session.add_browser_frames(live_frames([(1, 1)] * 5, score=0.95), "mini_xception", strict)
+    session.add_browser_frames(live_frames([(1, 1)] * 5, start=1.0, score=0.6), "mini_xception", strict)
+    rows = list(csv.DictReader(session.export_csv().open()))
+    scored = [float(row["score"]) for row in rows if row["score"]]
+    assert len(rows) == 10 and scored == [0.95] * 5  # the weak ones keep a faceless row, no face
+    session.close()
+
+
+def test_the_page_is_told_its_detector_and_the_visitors_settings(tmp_path):
+    page = LivePage(AssetServer(tmp_path / "gzip"), None)
+    spec = MODEL_SPECS["mini_xception"]
+    default = page.config(spec, None)["detector"]
+    assert "BlazeFace" in default["name"]
+    assert (default["threshold"], default["min_face"]) == (0.5, 24)
+    chosen = page.config(spec, None, detection=DetectionOptions(0.7, 64))["detector"]
+    assert (chosen["threshold"], chosen["min_face"]) == (0.7, 64)
+    assert page.config(spec, None)["max_faces"] == MAX_FACES
 
 
 # ---- files --------------------------------------------------------------------------------------

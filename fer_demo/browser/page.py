@@ -13,7 +13,9 @@ from pathlib import Path
 
 from fer_demo.browser.assets import Asset, AssetServer
 from fer_demo.browser.runtime import runtime_assets
+from fer_demo.browser.summary import MAX_FACES
 from fer_demo.config import Settings
+from fer_demo.faces import DetectionOptions
 from fer_demo.labels import canonical_label, canonical_order
 from fer_demo.models.specs import ModelSpec
 from fer_demo.webcam import WebcamSettings
@@ -25,13 +27,18 @@ SCRIPTS = ["live.js", "pipeline.js", "onnx-worker.js"]
 DETECTOR = Path(__file__).resolve().parents[1] / "assets" / "blazeface" / "face_detection_short_range.onnx"
 
 
+DETECTOR_NAME = "BlazeFace (MediaPipe's short-range face detector)"
+
+
 @dataclass(frozen=True)
 class LiveSettings:
     """How the page analyses: the detector's thresholds, the classification rate, tracking, smoothing."""
 
+    # The page's own detector and its score scale (BlazeFace's, not MTCNN's); the webcam tab's
+    # live-mode sliders start here and the page applies what they say.
     detector_threshold: float = 0.5  # MediaPipe's own default for this model
     detector_overlap: float = 0.3  # boxes overlapping more are merged (MediaPipe's weighted NMS)
-    min_face: int = 40  # pixels of the camera frame
+    min_face: int = 24  # pixels of the camera frame, as the server's default (DetectionOptions)
     # BlazeFace's box is tighter than MTCNN's, which the models were measured with: its centre
     # moves by (dx, dy) of its size and its sides scale by (sw, sh). Fitted by
     # tools/fit_blazeface_boxes.py on 32 faces (the example photos at 4 sizes, mirrored): the
@@ -80,17 +87,31 @@ class LivePage:
         """A model as the page reads it: its spec and, once it is loaded, where to fetch its file."""
         return {**model_json(spec), **(self.server.add(model_file).as_json() if model_file else {})}
 
-    def config(self, spec: ModelSpec, model_file: Path | None, problem: str | None = None) -> dict:
-        """The page's configuration for ``spec`` whose ONNX file is ``model_file`` (None: ``problem``)."""
+    @property
+    def detection(self) -> DetectionOptions:
+        """The page's default detection settings (BlazeFace's score, frame pixels)."""
+        return DetectionOptions(self.settings.detector_threshold, self.settings.min_face)
+
+    def config(
+        self,
+        spec: ModelSpec,
+        model_file: Path | None,
+        problem: str | None = None,
+        detection: DetectionOptions | None = None,
+    ) -> dict:
+        """The page's configuration for ``spec`` whose ONNX file is ``model_file`` (None: ``problem``);
+        ``detection`` is what the visitor set for the page's detector (None: the defaults)."""
         live = self.settings
+        detection = detection or self.detection
         return {
             "scripts": {name: asset.as_json() for name, asset in self.scripts.items()},
             "runtime": {role: asset.as_json() for role, asset in self.runtime.items()},
             "detector": {
                 **self.detector.as_json(),
-                "threshold": live.detector_threshold,
+                "name": DETECTOR_NAME,
+                "threshold": detection.min_confidence,
                 "overlap": live.detector_overlap,
-                "min_face": live.min_face,
+                "min_face": detection.min_face_size,
                 "box_fit": live.box_fit,
             },
             "model": self.model_entry(spec, model_file),
@@ -100,5 +121,6 @@ class LivePage:
             "min_hits": live.min_hits,
             "memory": live.memory,
             "summary_every": live.summary_every,
+            "max_faces": MAX_FACES,
             "camera_side": live.camera_side,
         }

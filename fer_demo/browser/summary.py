@@ -20,7 +20,7 @@ from fer_demo.models.specs import ModelSpec
 from fer_demo.pipeline import FaceResult
 
 MAX_FRAMES = 120  # per summary: 4 s at 30 fps, more than a second's worth with a late tick
-MAX_FACES = 16  # per frame
+MAX_FACES = 64  # per frame: a crowd in front of a webcam; the page sends no more (its config says)
 MAX_COORDINATE = 10_000.0  # pixels: no camera frame is wider
 MAX_TIME = 86_400.0  # seconds of one page's life
 MAX_FACE_ID = 1_000_000
@@ -28,10 +28,16 @@ MAX_FACE_ID = 1_000_000
 
 @dataclass(frozen=True)
 class BrowserFrame:
-    """One frame the page analysed: its time in the page's seconds and the faces it showed."""
+    """One frame the page analysed: its time in the page's seconds, the faces it classified, and
+    how many boxes it drew (a face is boxed before its first label)."""
 
     time: float
     faces: tuple[FaceResult, ...]
+    shown: int | None = None  # None: the faces classified
+
+    def __post_init__(self) -> None:
+        if self.shown is None:
+            object.__setattr__(self, "shown", len(self.faces))
 
 
 def _number(value: Any, low: float, high: float, what: str) -> float:
@@ -105,5 +111,7 @@ def parse_summary(payload: Any, spec: ModelSpec) -> list[BrowserFrame]:
             _face(face, labels, spec.has_valence_arousal)
             for face in _items(item.get("faces"), MAX_FACES, "faces")
         )
-        frames.append(BrowserFrame(time, faces))
+        drawn = item.get("n", len(faces))  # older pages do not say: the faces they classified
+        shown = int(_number(drawn, len(faces), MAX_FACES, "the number of faces drawn"))
+        frames.append(BrowserFrame(time, faces, shown))
     return frames

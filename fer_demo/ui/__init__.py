@@ -28,8 +28,8 @@ from fer_demo.ui.webcam_tab import build_webcam_tab
 
 INTRO = """# Facial expression recognition studio
 See what published facial expression models say about a photo, a video or your webcam, live:
-every face is found (MTCNN), tracked and classified by the model you choose. Uploads and
-results are deleted after the session.
+every face is found (MTCNN; BlazeFace in the webcam's live mode, in your browser), tracked and
+classified by the model you choose. Uploads and results are deleted after the session.
 """
 
 

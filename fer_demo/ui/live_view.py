@@ -19,6 +19,7 @@ import gradio as gr
 from fer_demo.browser.page import LivePage
 from fer_demo.browser.summary import BrowserFrame, parse_summary
 from fer_demo.errors import InputError, UserFacingError
+from fer_demo.faces import DetectionOptions
 from fer_demo.models.specs import MODEL_SPECS, get_spec
 from fer_demo.studio import Studio
 
@@ -61,16 +62,18 @@ CSS = """
 """
 
 
-def page_config(studio: Studio, page: LivePage, model_name: str) -> str:
-    """The component's value for ``model_name``: the page's JSON configuration."""
+def page_config(
+    studio: Studio, page: LivePage, model_name: str, detection: DetectionOptions | None = None
+) -> str:
+    """The component's value for ``model_name`` and the page detector's ``detection`` settings."""
     spec = get_spec(model_name)
     if not spec.browser:
         problem = f"{spec.display_name} is too heavy for the browser: it runs on the server."
-        return json.dumps(page.config(spec, None, problem))
+        return json.dumps(page.config(spec, None, problem, detection))
     try:
-        return json.dumps(page.config(spec, studio.browser_model_file(model_name)))
+        return json.dumps(page.config(spec, studio.browser_model_file(model_name), detection=detection))
     except UserFacingError as error:
-        return json.dumps(page.config(spec, None, str(error)))
+        return json.dumps(page.config(spec, None, str(error), detection))
 
 
 def read_summary(payload: Any) -> tuple[str, list[BrowserFrame]]:

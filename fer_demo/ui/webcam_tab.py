@@ -23,7 +23,7 @@ import gradio as gr
 import numpy as np
 from gradio.components.plot import PlotData
 
-from fer_demo.browser.page import LivePage
+from fer_demo.browser.page import DETECTOR_NAME, LivePage
 from fer_demo.downloads import new_export_dir
 from fer_demo.errors import InputError
 from fer_demo.models.specs import get_spec
@@ -53,10 +53,43 @@ WAITING = (
     "Frames are never stored."
 )
 LIVE_PRIVACY = (
-    "In live mode no camera frame leaves this device: the page finds and classifies faces itself "
-    "(onnxruntime-web) and sends the server only numbers, once a second (boxes and expressions), "
-    "for the timeline and the CSV."
+    "In live mode no camera frame leaves this device: the page finds faces (BlazeFace) and classifies "
+    "them itself (onnxruntime-web) and sends the server only numbers, once a second (boxes and "
+    "expressions), for the timeline and the CSV."
 )
+SERVER_PRIVACY = (
+    "In server mode the camera's frames are sent to this server, analysed in memory (faces found "
+    "by MTCNN) and never stored; only the last few annotated frames exist, as files the page shows."
+)
+
+
+def privacy_text(mode: str) -> str:
+    """What happens to the camera's frames in ``mode``."""
+    return LIVE_PRIVACY if mode == "live" else SERVER_PRIVACY
+
+
+def live_detection_controls(page: LivePage) -> tuple[gr.Slider, gr.Slider]:
+    """The live page detector's sliders: BlazeFace's own score scale, pixels of the camera frame."""
+    defaults = page.detection
+    threshold = gr.Slider(
+        0.3,
+        0.95,
+        value=defaults.min_confidence,
+        step=0.01,
+        label="Face detection threshold (BlazeFace score)",
+        info="Weaker detections are neither drawn nor recorded. Raise it if objects get boxes.",
+        elem_id="webcam-live-threshold",
+    )
+    min_face = gr.Slider(
+        16,
+        400,
+        value=defaults.min_face_size,
+        step=1,
+        label="Minimum face size (pixels of the camera frame)",
+        info="Smaller faces are neither drawn nor recorded.",
+        elem_id="webcam-live-min-face",
+    )
+    return threshold, min_face
 
 
 class LiveSession:
@@ -70,6 +103,7 @@ class LiveSession:
         self.lock = threading.Lock()  # the stream, Reset and Download run in different threads
         self.shown: np.ndarray | None = None  # the last frame written, to not write it twice
         self.errors = 0
+        self.logged: set[str] = set()  # the kinds of failure already logged with a traceback
 
     def close(self) -> None:
         with self.lock:
@@ -108,10 +142,12 @@ def stream_handler(studio: Studio, cache_dir: str | Path) -> Callable:
                 update = live.analysis.step(
                     frame, model_name, now, chosen_lstm(temporal), detection, load.pace(live, now)
                 )
-            except Exception:  # one bad frame must not end a live demo: report, keep streaming
+            except Exception as error:  # one bad frame must not end a live demo: report, keep streaming
                 live.errors += 1
-                if live.errors == 1:
-                    log.exception("webcam frame failed")
+                kind = f"{type(error).__name__}: {error}"[:200]
+                if kind not in live.logged:  # each kind of failure once per session, with its traceback
+                    live.logged.add(kind)
+                    log.exception("webcam frame failed (%d failures in this session so far)", live.errors)
                 message = "**This frame could not be analysed.** The stream goes on; reload if this persists."
                 return gr.skip(), message, gr.skip(), gr.skip(), live
             image = gr.skip()
@@ -146,14 +182,17 @@ def camera_constraints(settings) -> dict:
 def summary_handler(studio: Studio, cache_dir: str | Path) -> Callable:
     """What the live page's summary event runs: its frames into the session, plots out."""
 
-    def record(live: LiveSession | None, event: gr.EventData) -> tuple:
+    def record(
+        live: LiveSession | None, threshold: float | None, min_face: float | None, event: gr.EventData
+    ) -> tuple:
         live = live or LiveSession(studio, cache_dir)
         try:
             model_name, frames = read_summary(event._data)
+            detection = detection_options(threshold, min_face) if threshold is not None else None
         except InputError as error:
             return f"**{error}**", gr.skip(), gr.skip(), live
         with live.lock:
-            update = live.analysis.add_browser_frames(frames, model_name)
+            update = live.analysis.add_browser_frames(frames, model_name, detection)
         return (*update_outputs(update), live)
 
     return record
@@ -221,7 +260,7 @@ def build_webcam_tab(studio: Studio, page: LivePage) -> Callable:
                     info="Live: on this device, at camera rate; no frame leaves it. Server: any model.",
                     elem_id="webcam-mode",
                 )
-                gr.Markdown(LIVE_PRIVACY, elem_classes="fer-live-privacy")
+                privacy = gr.Markdown(privacy_text(default_mode), elem_classes="fer-live-privacy")
                 with gr.Row():
                     model = gr.Dropdown(
                         studio.model_choices(), value=default, label="Model", elem_id="webcam-model"
@@ -231,7 +270,13 @@ def build_webcam_tab(studio: Studio, page: LivePage) -> Callable:
                     )
                 note = gr.Markdown(model_note(studio, default))
                 with gr.Accordion("Face detection", open=False):
-                    threshold, min_face = detection_controls(studio)
+                    with gr.Group(visible=default_mode == "server") as server_detection:
+                        gr.Markdown("On the server, faces are found by **MTCNN**.")
+                        threshold, min_face = detection_controls(studio)
+                    with gr.Group(visible=default_mode == "live") as live_detection:
+                        gr.Markdown(f"In live mode, this browser finds faces with **{DETECTOR_NAME}**; "
+                                    "its scores are on a scale of their own.")  # fmt: skip
+                        live_threshold, live_min_face = live_detection_controls(page)
             with gr.Column(scale=1, min_width=260):
                 reset = gr.Button("Reset session")
                 export = gr.Button("Download this session as CSV")
@@ -256,20 +301,34 @@ def build_webcam_tab(studio: Studio, page: LivePage) -> Callable:
         studio.zoo.get(name, download_progress(progress))
         return model_note(studio, name)
 
-    def configure_live(name: str) -> str:
-        return page_config(studio, page, name)
+    def configure_live(name: str, threshold: float, min_face: float) -> str:
+        try:
+            detection = detection_options(threshold, min_face)
+        except InputError:
+            detection = None  # a hostile value: the page keeps its defaults
+        return page_config(studio, page, name, detection)
 
     def show_mode(chosen: str) -> tuple:
-        return gr.Column(visible=chosen == "live"), gr.Row(visible=chosen == "server")
+        live_mode = chosen == "live"
+        return (
+            gr.Column(visible=live_mode),
+            gr.Row(visible=not live_mode),
+            gr.Group(visible=live_mode),
+            gr.Group(visible=not live_mode),
+            privacy_text(chosen),
+        )
 
-    mode.change(show_mode, mode, [live_box, server_box], **QUICK)
+    mode.change(show_mode, mode, [live_box, server_box, live_detection, server_detection, privacy], **QUICK)
+    live_config = [model, live_threshold, live_min_face]
+    for slider in (live_threshold, live_min_face):
+        slider.release(configure_live, live_config, live_view, api_visibility="private", **QUICK)
     model.change(mode_for, [model, mode], mode, api_name=False, **QUICK)  # at once, before any download
     model.change(prepare_model, model, note, api_name="webcam_model", show_progress="minimal").then(
-        configure_live, model, live_view, api_name="webcam_live_config", **QUICK
+        configure_live, live_config, live_view, api_name="webcam_live_config", **QUICK
     )
     live_view.summary(
         summary_handler(studio, annotated.GRADIO_CACHE),
-        live,
+        [live, live_threshold, live_min_face],
         [status, timeline, plane, live],
         api_name="webcam_live_summary",
         trigger_mode="multiple",  # every summary counts: none may be dropped while one is running
@@ -295,4 +354,4 @@ def build_webcam_tab(studio: Studio, page: LivePage) -> Callable:
             return str(session.analysis.export_csv())
 
     export.click(export_session, live, csv_file, api_name="webcam_csv")
-    return lambda demo: demo.load(configure_live, model, live_view, api_name=False, **QUICK)
+    return lambda demo: demo.load(configure_live, live_config, live_view, api_name=False, **QUICK)

@@ -148,3 +148,35 @@ def laptop(browser, request, server_log):
 def phone(browser, request, server_log):
     """A phone-width page (390 px, an iPhone 12-15)."""
     yield from _open_page(browser, request, server_log, 390, 844)
+
+
+def _launch(playwright, camera: Path):
+    return playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        headless=True,
+        args=[*CHROMIUM_FLAGS, f"--use-file-for-fake-video-capture={camera}"],
+    )
+
+
+@pytest.fixture(scope="session")
+def crowd_browser(tmp_path_factory):
+    """A Chromium whose fake camera plays a real crowd: Intel's clips in a 2x2 grid (up to ten
+    faces, people walking in and out; tests/real_footage.py), 640x480 at 25 fps, looping."""
+    if CHROMIUM is None:
+        require_browser("Chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    from ..real_footage import crowd_frames
+    from ..synthetic_video import write_y4m
+
+    camera = write_y4m(tmp_path_factory.mktemp("crowd") / "crowd.y4m", crowd_frames(116), fps=25)
+    with sync_playwright() as playwright:
+        browser = _launch(playwright, camera)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def crowd_laptop(crowd_browser, request, server_log):
+    """A 1366x768 page whose camera films a crowd."""
+    yield from _open_page(crowd_browser, request, server_log, 1366, 768)

@@ -5,7 +5,7 @@
 // No frame leaves the device: once a second the page sends the server only the numbers.
 import {
   DETECTOR_SIDE, Tracker, blazefaceAnchors, closeUps, cropRect, decodeFaces, detectorInput, interpret,
-  letterbox, prepareInput, smooth, weightedNms,
+  letterbox, placeLabels, prepareInput, scanTiles, smooth, weightedNms, wholeInTile,
 } from "./pipeline.js";
 
 const COLOURS = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#9a6324"];
@@ -193,8 +193,8 @@ class LiveView {
       this.outputs = new Map();
       if (this.running) this.loadModel().catch((error) => this.fail(String(error.message ?? error)));
     }
-    this.say(this.running ? "" : `${config.model.display_name}, live in this browser: no camera frame leaves `
-      + "this device. Press Start.");
+    this.say(this.running ? "" : `${config.model.display_name}, live in this browser, faces found by `
+      + `${config.detector.name}: no camera frame leaves this device. Press Start.`);
   }
 
   async loadAll() {
@@ -330,16 +330,20 @@ class LiveView {
       threshold: detector.threshold, iou: detector.overlap, minSize: detector.min_face, boxFit: detector.box_fit,
     };
     const found = [];
-    // Close-ups of small faces every other frame (the tracker holds a face missed in between).
-    const closer = this.debug.detections % 2 ? [] : closeUps(this.tracker.tracks, width, height);
-    for (const fit of [letterbox(width, height), ...closer]) {
+    // The whole frame; one tile of it, in turn, for faces too small to see whole; close-ups of the
+    // small faces being tracked (new ones and the longest unseen first).
+    const tiles = scanTiles(width, height);
+    const tile = tiles[this.debug.detections % tiles.length];
+    const closer = closeUps(this.tracker.tracks, width, height);
+    for (const fit of [letterbox(width, height), tile, ...closer]) {
       this.squareContext.fillStyle = "#000";
       this.squareContext.fillRect(0, 0, DETECTOR_SIDE, DETECTOR_SIDE);
       this.squareContext.drawImage(this.frame, ...fit.source, ...fit.target);
       const pixels = this.squareContext.getImageData(0, 0, DETECTOR_SIDE, DETECTOR_SIDE).data;
       const { outputs } = await this.detector.run(detectorInput(pixels), [1, 3, DETECTOR_SIDE, DETECTOR_SIDE]);
       if (!this.running) return;
-      found.push(...decodeFaces(outputs.regressors, outputs.classificators, this.anchors, fit, options));
+      const faces = decodeFaces(outputs.regressors, outputs.classificators, this.anchors, fit, options);
+      found.push(...(fit === tile ? faces.filter((face) => wholeInTile(face, fit, width, height)) : faces));
     }
     const faces = weightedNms(found, detector.overlap); // a face seen whole and close up is one face
     const time = (began - this.origin) / 1000;
@@ -394,7 +398,7 @@ class LiveView {
   record(time, tracks) {
     const order = this.classifierModel?.canonical_order ?? [];
     const faces = [];
-    for (const track of tracks) {
+    for (const track of tracks.slice(0, this.config.max_faces)) { // the server refuses more
       const output = this.outputs.get(track.id)?.result;
       if (!output) continue;
       const { x1, y1, x2, y2, score } = track.box;
@@ -404,7 +408,7 @@ class LiveView {
         v: output.valence, a: output.arousal,
       });
     }
-    this.rows.push({ t: Math.round(time * 1e4) / 1e4, faces });
+    this.rows.push({ t: Math.round(time * 1e4) / 1e4, faces, n: Math.min(tracks.length, this.config.max_faces) });
     if (this.rows.length > 100) this.rows.splice(0, this.rows.length - 100);
     this.debug.faces = faces.map((face) => ({ id: face.id, label: this.topLabel(face.id)?.label }));
   }
@@ -423,22 +427,23 @@ class LiveView {
     const size = Math.max(12, Math.round(height / 24));
     context.font = `600 ${size}px "Source Sans Pro", system-ui, sans-serif`;
     context.lineWidth = Math.max(2, height / 240);
-    for (const track of tracks) {
-      const colour = COLOURS[(track.id - 1) % COLOURS.length];
+    const shown = tracks.map((track) => {
       const { x1, y1, x2, y2 } = track.box;
-      const left = width - x2; // the video is shown mirrored, like a mirror
-      context.strokeStyle = colour;
-      context.strokeRect(left, y1, x2 - x1, y2 - y1);
       const top = this.topLabel(track.id);
       const text = top ? `#${track.id} ${top.label} ${Math.round(top.p * 100)}%` : `#${track.id}`;
-      const textWidth = context.measureText(text).width + 8;
-      const labelLeft = Math.max(0, Math.min(left, width - textWidth)); // kept inside the picture
-      const labelTop = y1 - size - 6 >= 0 ? y1 - size - 6 : Math.min(y2, height - size - 6);
+      const box = { x1: width - x2, y1, x2: width - x1, y2 }; // the video is shown mirrored, like a mirror
+      return { colour: COLOURS[(track.id - 1) % COLOURS.length], box, text, size: [context.measureText(text).width + 8, size + 6] };
+    });
+    const corners = placeLabels(shown.map((s) => s.box), shown.map((s) => s.size), width, height);
+    shown.forEach(({ colour, box, text, size: [w, h] }, i) => {
+      context.strokeStyle = colour;
+      context.strokeRect(box.x1, box.y1, box.x2 - box.x1, box.y2 - box.y1);
+      const [left, top] = corners[i];
       context.fillStyle = colour;
-      context.fillRect(labelLeft, labelTop, textWidth, size + 6);
+      context.fillRect(left, top, w, h);
       context.fillStyle = "#fff";
-      context.fillText(text, labelLeft + 4, labelTop + size);
-    }
+      context.fillText(text, left + 4, top + size);
+    });
     this.debug.overlays += 1;
     for (const stage of ["detect", "classify"]) { // the last 30 of each, for the corner and the benchmark
       this.timings[stage] = this.timings[stage].slice(-30);

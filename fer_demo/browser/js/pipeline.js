@@ -41,19 +41,46 @@ export function regionFit(x0, y0, size, side = DETECTOR_SIDE) {
 /**
  * Close-ups of the small faces being tracked: a face that is a small part of the whole frame is a
  * few input pixels for the detector, which then misses it now and then; in a square of ``context``
- * times its size it is large. The smallest first, at most ``limit``.
+ * times its size it is large. Faces not numbered yet first (a face a tile found needs a second
+ * sighting), then the longest unseen, at most ``limit``.
  */
-export function closeUps(tracks, width, height, { maxShare = 0.2, context = 3, limit = 2 } = {}) {
+export function closeUps(tracks, width, height, { maxShare = 0.2, context = 3, limit = 3 } = {}) {
   return tracks
-    .filter((track) => track.id)
     .map((track) => ({ track, size: Math.max(track.box.x2 - track.box.x1, track.box.y2 - track.box.y1) }))
     .filter(({ size }) => size < maxShare * Math.max(width, height))
-    .sort((a, b) => a.size - b.size)
+    .sort((a, b) => Boolean(a.track.id) - Boolean(b.track.id) || a.track.seen - b.track.seen || a.size - b.size)
     .slice(0, limit)
     .map(({ track, size }) => {
       const side = size * context;
       return regionFit((track.box.x1 + track.box.x2 - side) / 2, (track.box.y1 + track.box.y2 - side) / 2, side);
     });
+}
+
+/**
+ * Overlapping squares covering the frame, ``share`` of its longer side each: the page scans one a
+ * frame, so faces too small for the whole-frame pass (a group in front of the camera) are found
+ * within a few frames, then kept by close-ups.
+ */
+export function scanTiles(width, height, { share = 0.4, overlap = 0.25 } = {}) {
+  const side = Math.ceil(Math.max(width, height) * share);
+  const starts = (length) => {
+    const count = length > side ? Math.ceil((length - side) / (side * (1 - overlap))) + 1 : 1;
+    return Array.from({ length: count }, (_, k) => (count === 1 ? (length - side) / 2 : (k * (length - side)) / (count - 1)));
+  };
+  const tiles = [];
+  for (const y of starts(height)) for (const x of starts(width)) tiles.push(regionFit(x, y, side));
+  return tiles;
+}
+
+/**
+ * Whether a face found in a tile is whole and small there: a face cut by the tile's edge (unless
+ * that is the frame's edge) or half the tile's size is the whole-frame pass's to find.
+ */
+export function wholeInTile(face, fit, width, height, margin = 2) {
+  const [x0, y0, size] = fit.source;
+  const inside = (low, high, start, end) => (low > start + margin || start <= 0) && (high < start + size - margin || start + size >= end);
+  return Math.max(face.x2 - face.x1, face.y2 - face.y1) <= size / 2
+    && inside(face.x1, face.x2, x0, width) && inside(face.y1, face.y2, y0, height);
 }
 
 /** RGBA pixels of the letterboxed square -> 1x3xSxS float32 in [-1, 1] (what BlazeFace takes). */
@@ -386,6 +413,61 @@ export class Tracker {
   reset() {
     Object.assign(this, { tracks: [], nextId: 1, clock: 0, last: null });
   }
+}
+
+// ---- captions (fer_demo/label_layout.py) ------------------------------------------------------
+const STACK_STEPS = 6;
+
+function overlap(a, b) {
+  const w = Math.min(a.x2, b.x2) - Math.max(a.x1, b.x1);
+  const h = Math.min(a.y2, b.y2) - Math.max(a.y1, b.y1);
+  return w > 0 && h > 0 ? w * h : 0;
+}
+
+/** Top-left corners for a w x h caption of ``box``, most natural first, inside the picture. */
+function captionPlaces(box, [w, h], width, height) {
+  const lefts = [...new Set([
+    Math.min(Math.max(0, box.x1), Math.max(0, width - w)), Math.min(Math.max(0, box.x2 - w), Math.max(0, width - w)),
+  ])];
+  const tops = [box.y1 - h, box.y2];
+  for (let step = 1; step <= STACK_STEPS; step++) tops.push(box.y1 - h * (step + 1), box.y2 + h * step);
+  tops.push(box.y1);
+  const places = [];
+  for (const top of tops) {
+    if (top < 0 || top + h > height) continue;
+    for (const left of lefts) places.push([left, top]);
+  }
+  return places.length ? places : [[lefts[0], 0]];
+}
+
+/**
+ * Where each face's caption goes so that none hides another (boxes {x1, y1, x2, y2}, sizes
+ * [w, h], pixels): the first free place among above, below, stacked further, inside the box's
+ * top; free means over no caption placed yet and, if possible, over no other face.
+ */
+export function placeLabels(boxes, sizes, width, height) {
+  const placed = new Map();
+  const order = boxes.map((_, i) => i).sort((a, b) => boxes[a].y1 - boxes[b].y1 || boxes[a].x1 - boxes[b].x1);
+  for (const i of order) {
+    const [w, h] = sizes[i];
+    let best = null;
+    let bestCost = null;
+    for (const [x, y] of captionPlaces(boxes[i], sizes[i], width, height)) {
+      const rect = { x1: x, y1: y, x2: x + w, y2: y + h };
+      let onLabels = 0;
+      for (const label of placed.values()) onLabels += overlap(rect, label);
+      let onFaces = 0;
+      boxes.forEach((box, j) => { if (j !== i) onFaces += overlap(rect, box); });
+      const cost = [onLabels > 0, onFaces > 0, onLabels + onFaces];
+      if (!bestCost || cost[0] < bestCost[0] || (cost[0] === bestCost[0] && (cost[1] < bestCost[1]
+        || (cost[1] === bestCost[1] && cost[2] < bestCost[2])))) {
+        best = rect;
+        bestCost = cost;
+      }
+    }
+    placed.set(i, best);
+  }
+  return boxes.map((_, i) => [placed.get(i).x1, placed.get(i).y1]);
 }
 
 /** Exponential smoothing over time (time constant ``tau`` s), as fer_demo/temporal.py. */
