@@ -13,8 +13,17 @@ class InputError(UserFacingError):
     """The uploaded file or frame cannot be analysed (wrong type, corrupt, too big...)."""
 
 
+VISITOR_UNAVAILABLE = "This model is unavailable on this server right now; please choose another."
+
+
 class ModelUnavailableError(UserFacingError):
-    """A model's weights are missing or invalid; the message names the fix."""
+    """A model's weights are missing or invalid; the message names the fix for whoever runs the
+    server (paths, commands: the CLI and the log show it). ``visitor`` says it for a web visitor,
+    who can do nothing about a server's folders: no path, no command."""
+
+    def __init__(self, message: str, visitor: str | None = None) -> None:
+        super().__init__(message)
+        self.visitor = visitor or VISITOR_UNAVAILABLE
 
 
 class UnknownModelError(UserFacingError, KeyError):

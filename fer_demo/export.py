@@ -44,11 +44,32 @@ def fixed(column: str, value: object) -> object:
     return f"{value:.{decimals(column)}f}"
 
 
+# What the on-screen tables call the CSV's columns (the CSV keeps its names: code reads them);
+# a column not listed (an expression, "model") keeps its name, capitalised.
+HEADERS = {
+    "face": "Face", "person": "Person", "tracks": "Tracks", "top_label": "Top expression",
+    "top_probability": "Its probability", "agreement": "Members agreeing", "valence": "Valence",
+    "arousal": "Arousal", "score": "Detector score", "x1": "Box left (px)", "y1": "Box top (px)",
+    "x2": "Box right (px)", "y2": "Box bottom (px)", "first_seen_s": "First seen (s)",
+    "last_seen_s": "Last seen (s)", "time_on_screen_s": "On screen (s)",
+    "dominant_emotion": "Dominant expression", "dominant_mean_probability": "Its mean probability",
+    "mean_valence": "Mean valence", "mean_arousal": "Mean arousal", "shared_vote": "Vote (shared labels)",
+    "consensus_label": "Consensus", "models_agreeing": "Models agreeing",
+    "ensemble_agreement": "Ensemble members agreeing",
+}  # fmt: skip
+
+
+def header(column: str) -> str:
+    """The on-screen name of a CSV column."""
+    return HEADERS.get(column, column[:1].upper() + column[1:])
+
+
 def table_frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
     """Rows as the on-screen table: numbers rounded to the CSV's decimals (still numbers, so a
-    column sorts by value), None shown empty."""
+    column sorts by value), None shown empty, columns named for people (:data:`HEADERS`)."""
     frame = pd.DataFrame(rows, columns=columns)
-    return frame.round({column: decimals(column) for column in columns})
+    frame = frame.round({column: decimals(column) for column in columns})
+    return frame.rename(columns={column: header(column) for column in columns})
 
 
 def download_name(source: str | Path | None, model_name: str, suffix: str) -> str:

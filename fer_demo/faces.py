@@ -7,7 +7,7 @@ of the full-resolution image.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from PIL import Image
@@ -24,16 +24,21 @@ class FaceDetections:
         scores: (N,) float32 detector confidence in [0, 1].
         landmarks: (N, 5, 2) float32: eyes, nose, mouth corners as (x, y).
         track_ids: (N,) int64, -1 where no tracker has assigned one.
+        too_small: (M, 4) float32 boxes of faces found as surely but smaller than the minimum
+            face size: not analysed, but counted, so the user hears of them.
     """
 
     boxes: np.ndarray
     scores: np.ndarray
     landmarks: np.ndarray
     track_ids: np.ndarray = field(default=None)  # type: ignore[assignment]
+    too_small: np.ndarray = field(default=None)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         if self.track_ids is None:
             object.__setattr__(self, "track_ids", np.full(len(self.boxes), -1, dtype=np.int64))
+        if self.too_small is None:
+            object.__setattr__(self, "too_small", np.zeros((0, 4), np.float32))
 
     @classmethod
     def empty(cls) -> FaceDetections:
@@ -44,8 +49,12 @@ class FaceDetections:
 
     def __getitem__(self, index: int | slice | np.ndarray) -> FaceDetections:
         index = np.atleast_1d(np.arange(len(self))[index])
-        return FaceDetections(
-            self.boxes[index], self.scores[index], self.landmarks[index], self.track_ids[index]
+        return replace(
+            self,
+            boxes=self.boxes[index],
+            scores=self.scores[index],
+            landmarks=self.landmarks[index],
+            track_ids=self.track_ids[index],
         )
 
 
@@ -123,17 +132,19 @@ class FaceDetector:
             return FaceDetections.empty()
         boxes, scores, landmarks = self._mtcnn_detect(small, pyramid_min)
         sides = np.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]) * (height / small.shape[0])
-        keep = (scores >= options.min_confidence) & (sides >= options.min_face_size)
-        if not keep.any():
-            return FaceDetections.empty()
+        sure = scores >= options.min_confidence
+        keep = sure & (sides >= options.min_face_size)
         # x_full = x_small / scale exactly, since resize maps pixel edges to edges.
         sx, sy = width / small.shape[1], height / small.shape[0]
+        too_small = boxes[sure & ~keep] * np.array([sx, sy, sx, sy], np.float32)
+        if not keep.any():
+            return replace(FaceDetections.empty(), too_small=too_small)
         boxes = boxes[keep] * np.array([sx, sy, sx, sy], np.float32)
         landmarks = landmarks[keep] * np.array([sx, sy], np.float32)
         order = np.argsort(boxes[:, 0], kind="stable")
         boxes[:, [0, 2]] = np.clip(boxes[:, [0, 2]], 0, width)
         boxes[:, [1, 3]] = np.clip(boxes[:, [1, 3]], 0, height)
-        return FaceDetections(boxes[order], scores[keep][order], landmarks[order])
+        return FaceDetections(boxes[order], scores[keep][order], landmarks[order], too_small=too_small)
 
     def _mtcnn_detect(self, image: np.ndarray, min_face: float) -> tuple[np.ndarray, ...]:
         """MTCNN with this call's smallest face: (N, 4) boxes, (N,) scores, (N, 5, 2) landmarks."""

@@ -12,7 +12,8 @@ def weights_status(availability: Availability) -> str:
         return "ready"
     if availability.available:
         return "downloaded from its pinned source on first use, then checked against its hash"
-    return f"**unavailable**: {availability.reason}. To use it, {availability.fix}."
+    return (f"**unavailable**: {availability.visitor or availability.reason}. If you host this app, "
+            "the README's *Weights* section says how to add them.")  # fmt: skip
 
 
 def short_status(availability: Availability) -> str:
@@ -39,7 +40,7 @@ def status_table(rows: list[tuple[ModelSpec, Availability]], embedder: tuple[str
     for spec, availability in rows:
         status = short_status(availability)
         if not availability.available:
-            status += f": {availability.reason}"
+            status += f": {availability.visitor or availability.reason}"
         lines.append(f"| {spec.display_name} | {outputs_text(spec)} | {status} | {short_licence(spec)} |")
     name, availability = embedder
     lines.append(f"| {name}: links a person's tracks in videos | face embedding | "

@@ -42,6 +42,8 @@ class ImageAnalysis:
     width: int
     height: int
     faces: list[FaceResult] = field(default_factory=list)
+    # Faces the detector found as surely but under the minimum face size: boxes, not analysed.
+    too_small: list[tuple[float, float, float, float]] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         """JSON-ready form, the API's response."""
@@ -106,4 +108,5 @@ def classify_faces(image: np.ndarray, detections: FaceDetections, model: Emotion
         width=int(image.shape[1]),
         height=int(image.shape[0]),
         faces=face_results(detections, predictions, model),
+        too_small=[tuple(round(float(v), 1) for v in box) for box in detections.too_small],
     )

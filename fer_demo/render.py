@@ -13,6 +13,7 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from fer_demo.durations import duration_text
 from fer_demo.label_layout import place_labels
 from fer_demo.palette import face_colour
 from fer_demo.pipeline import FaceResult
@@ -70,14 +71,43 @@ def layout_captions(faces: Sequence[FaceResult], width: int, height: int) -> lis
     ]
 
 
-def annotate(image: np.ndarray, faces: Sequence[FaceResult], landmarks: bool = False) -> np.ndarray:
-    """Return a copy of an RGB uint8 image with every face's box and caption drawn, and with
-    ``landmarks`` its five points (eyes, nose, mouth corners) as dots in the face's colour."""
+def too_small_note(count: int, min_size: int, seconds: float | None = None) -> str:
+    """What the user hears of faces seen but under the minimum size; "" when there were none.
+
+    ``count`` faces in a photo, or in a video (``seconds`` given) at most ``count`` at a time.
+    """
+    if count <= 0:
+        return ""
+    plural = count != 1
+    faces = f"{count} face{'s' if plural else ''}"
+    if seconds is None:
+        head = f"{faces} {'were' if plural else 'was'} too small to read (under {min_size} px)"
+    else:
+        head = (f"Up to {faces} at a time {'were' if plural else 'was'} too small to read "
+                f"(under {min_size} px), for {duration_text(seconds)} of the video")  # fmt: skip
+    return (f"{head}: boxed in grey, not analysed. Lower the minimum face size to try them; below "
+            "about 24 px labels are unreliable.")  # fmt: skip
+
+
+TOO_SMALL_COLOUR = (160, 160, 160)  # a face seen but too small to read: a thin grey box, no caption
+
+
+def annotate(
+    image: np.ndarray,
+    faces: Sequence[FaceResult],
+    landmarks: bool = False,
+    too_small: Sequence[tuple[float, float, float, float]] = (),
+) -> np.ndarray:
+    """Return a copy of an RGB uint8 image with every face's box and caption drawn, with
+    ``landmarks`` its five points (eyes, nose, mouth corners) as dots in the face's colour, and
+    the ``too_small`` faces (seen, not analysed) as thin grey boxes."""
     canvas = Image.fromarray(image)
     draw = ImageDraw.Draw(canvas)
     height, width = image.shape[:2]
     line = max(2, round(max(width, height) / 400))
     font = _font(label_font_size(width, height))
+    for box in too_small:
+        draw.rectangle(tuple(box), outline=TOO_SMALL_COLOUR, width=max(1, line // 2))
     for face in faces:
         colour = face_colour(face.face - 1)
         draw.rectangle(face.box, outline=colour, width=line)

@@ -93,6 +93,9 @@ class StreamAnalyzer:
         self.pace = 1.0  # detection and classification intervals are stretched by this (shared CPU)
         self.detected = False  # what the last frame did: callers schedule their own extra work around it
         self.classified = 0
+        # Faces the last detection saw but found under the minimum size (boxes, held until the next
+        # detection or cut): drawn in grey and counted, never analysed.
+        self.too_small = np.zeros((0, 4), np.float32)
 
     @property
     def gives_valence_arousal(self) -> bool:
@@ -111,6 +114,7 @@ class StreamAnalyzer:
         if self.shots is not None:
             self.shots.reset()
         self._detected_at = None
+        self.too_small = np.zeros((0, 4), np.float32)
         if self._pending is not None:
             self._pending[0].cancel()
             self._pending = None
@@ -144,6 +148,10 @@ class StreamAnalyzer:
         due = self._limit(due, ids)
         self.detected, self.classified = detected, len(due)
         self.found = None if found is None else len(found)
+        if found is not None:
+            self.too_small = found.too_small
+        elif cut:
+            self.too_small = np.zeros((0, 4), np.float32)
         if due:
             self._classify(image, faces[np.array(due)], [ids[i] for i in due], time)
         active = self.tracker.active_ids

@@ -107,7 +107,7 @@ class Studio:
                 "weights not downloaded yet; Compare uses models already on this server, and choosing "
                 "one in the Model menu downloads it"
                 if status.available
-                else f"unavailable: {status.reason}"
+                else f"unavailable: {status.visitor or status.reason}"
             )
             skipped.setdefault(why, []).append(spec.display_name)
         return skipped

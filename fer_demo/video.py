@@ -23,7 +23,7 @@ from fer_demo.config import VideoLimits
 from fer_demo.durations import duration_text, over_limit_text
 from fer_demo.errors import InputError
 from fer_demo.persons import DEFAULT_LINK_THRESHOLD, TrackSamples, link_tracks
-from fer_demo.render import annotate
+from fer_demo.render import annotate, too_small_note
 from fer_demo.stream import StreamAnalyzer
 from fer_demo.timeline import MIN_TRACK_SECONDS, brief_faces, face_summary, frame_records, record_columns
 from fer_demo.video_io import Frame, VideoInfo, VideoWriter, probe, read_frames
@@ -63,6 +63,8 @@ class VideoResult:
     persons: dict[int, int] = field(default_factory=dict)  # reported track -> person (1..N)
     linked: bool = False  # persons come from re-identification (else each track is a person)
     thumbnails: dict[int, np.ndarray] = field(default_factory=dict)  # person -> their best-scored crop
+    too_small_max: int = 0  # faces seen under the minimum size, at most at once
+    too_small_seconds: float = 0.0  # video time during which such faces were seen
 
     def reported_records(self) -> list[dict]:
         """The records of the faces reported (summary, timelines): brief tracks left out."""
@@ -108,6 +110,10 @@ class VideoResult:
             "persons": [{"person": p, "tracks": t} for p, t in self.person_tracks().items()],
             "summary": self.summary,
             "brief_faces": list(self.brief_faces),
+            "too_small_faces": {
+                "max_at_once": self.too_small_max,
+                "seconds": round(self.too_small_seconds, 2),
+            },
             "records": self.flagged_records(),
         }
 
@@ -212,6 +218,7 @@ def analyze_video(
     started = time.perf_counter()
     last_progress = last_preview = started
     frames, covered, first_shape, stopped, size_changed = 0, 0.0, None, None, False
+    too_small_max, too_small_seconds = 0, 0.0
     if stop is not None and stop.is_set():
         yield VideoResult(None, [], [], info, 0, 0.0, model, ("Cancelled before it started.",), True)
         return
@@ -235,7 +242,11 @@ def analyze_video(
             if samples is not None and analyzer.detected and faces:  # real detections, not predictions
                 boxes = np.array([face.box for face in faces])
                 samples.add(image, frame.time, boxes, [face.score for face in faces], [f.face for f in faces])
-            drawn = annotate(image, faces) if writer is not None else None
+            small = analyzer.too_small
+            if len(small):
+                too_small_max = max(too_small_max, len(small))
+                too_small_seconds += 1.0 / rate
+            drawn = annotate(image, faces, too_small=small) if writer is not None else None
             if writer is not None:
                 writer.write(drawn, time=frame.time)
             records.extend(frame_records(frame.index, frame.time, faces, model, analyzer.shot))
@@ -244,7 +255,8 @@ def analyze_video(
             if now - last_progress >= progress_every:
                 preview = None
                 if now - last_preview >= preview_every:
-                    preview, last_preview = (drawn if drawn is not None else annotate(image, faces)), now
+                    preview = drawn if drawn is not None else annotate(image, faces, too_small=small)
+                    last_preview = now
                 last_progress = now
                 yield VideoProgress(frames, max(expected, frames), now - started, preview)
     if frames == 0:
@@ -261,11 +273,14 @@ def analyze_video(
         tracks = f"{len(brief)} track{'s' if len(brief) != 1 else ''}"
         notes.append(f"{tracks} shorter than {MIN_TRACK_SECONDS:g} s (a glimpse or a false detection) "
                      "not counted as faces; the JSON flags them.")  # fmt: skip
+    min_size = (analyzer.settings.detection or analyzer.detector.options).min_face_size
+    small = too_small_note(too_small_max, min_size, too_small_seconds)
+    notes.extend([small] if small else [])
     analysed = info.duration if stopped is None else min(covered, info.duration)
     cancelled = stopped == ""
     yield VideoResult(
         output, records, summary, info, frames, elapsed, model, tuple(notes), cancelled, analysed, brief,
-        tuple(cuts), persons, samples is not None, thumbnails,
+        tuple(cuts), persons, samples is not None, thumbnails, too_small_max, too_small_seconds,
     )  # fmt: skip
 
 

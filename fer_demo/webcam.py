@@ -163,7 +163,7 @@ class WebcamSession:
         if self.analyzer.found is not None:
             self._found = self.analyzer.found
         self._record(time, faces)
-        self._last_image = annotate(frame, faces)
+        self._last_image = annotate(frame, faces, too_small=self.analyzer.too_small)
         return self._refresh(time, len(faces), frame)
 
     # ---- results analysed in the visitor's browser ----------------------------------------------
@@ -291,7 +291,7 @@ class WebcamSession:
             if switched:
                 self._notice = f"Switched to {spec.display_name}: buffers reset."
         except UserFacingError as error:
-            self.model_problem = str(error)
+            self.model_problem = getattr(error, "visitor", str(error))  # no server path on the page
 
     def _watch_for_breaks(self, frame: np.ndarray, now: float) -> None:
         """Restart tracking when the camera paused or changed resolution: old boxes mean nothing.
@@ -349,6 +349,9 @@ class WebcamSession:
         else:
             found = "Looking for faces…"
         parts = [found, f"{self.frame_rate(time):.1f} frames/s analysed", f"{time:.0f} s recorded"]
+        small = len(self.analyzer.too_small) if self.analyzer is not None and frame is not None else 0
+        if small:
+            parts.insert(1, f"{small} more too small to read (grey boxes)")
         if self._notice:
             parts.append(self._notice)
             self._notice = None

@@ -250,3 +250,41 @@ def test_closing_the_tab_frees_the_webcam_session_at_once(demo):
         assert live not in demo.state_holder[session.session_hash].state_data.values()
     finally:
         session.close()
+
+
+def test_an_unavailable_model_says_so_once_in_place_without_a_server_path(client):
+    """A visitor picking a model whose weights are missing (offline here: EmoNet) gets one plain
+    message where the result goes, nothing of an earlier result, and no path or command."""
+    image, status, _plot, table, csv_path, json_path, cards = client.predict(
+        handle_file(str(EXAMPLES / "two-faces.jpg")), "emonet_8", api_name="/analyze_image"
+    )
+    assert "EmoNet" in status and "unavailable" in status and "choose another model" in status
+    assert not any(part in status for part in (".pth", "/tmp", "http", "python -m", "FER_DEMO_"))
+    assert image is None and csv_path is None and json_path is None and not cards
+    assert not table["data"] or table["data"] == [[""] * len(table["headers"])]
+    info = client.predict("emonet_8", api_name="/model_info")
+    assert not any(part in info for part in (".pth", "/tmp", "python -m"))
+
+
+def test_the_table_names_its_columns_for_people_and_the_csv_for_code(client):
+    _, _, _, table, csv_path, _, _ = client.predict(
+        handle_file(str(EXAMPLES / "three-people.jpg")), "mini_xception", api_name="/analyze_image"
+    )
+    assert table["headers"][:3] == ["Face", "Top expression", "Its probability"]
+    assert "Box left (px)" in table["headers"] and "x1" not in table["headers"]
+    header = next(csv.reader(Path(csv_path).read_text().splitlines()))
+    assert header[:3] == ["face", "top_label", "top_probability"]
+    assert len(table["data"]) == 3  # the three people of the real group photo
+
+
+def test_faces_too_small_to_read_are_said_not_dropped(client, tmp_path):
+    from .real_footage import CLASSROOM, clip_frames
+
+    photo = tmp_path / "classroom.png"
+    Image.fromarray(clip_frames(CLASSROOM)[30]).save(photo)
+    _, status, *_ = client.predict(handle_file(str(photo)), "mini_xception", api_name="/analyze_image")
+    assert "No faces found" in status and "too small to read (under 24 px)" in status
+    _, status, _, table, *_ = client.predict(
+        handle_file(str(photo)), "mini_xception", 0.93, 8, api_name="/analyze_image"
+    )
+    assert len(table["data"]) >= 3 and "too small" not in status  # a lower minimum reads them

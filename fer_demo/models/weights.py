@@ -41,13 +41,15 @@ class Availability:
     """Whether a model can run, in words for users.
 
     ``available`` with ``needs_download`` means the first use downloads the
-    missing files; without ``available``, ``reason`` and ``fix`` say why not.
+    missing files; without ``available``, ``reason`` and ``fix`` say why not, for whoever runs
+    the server (folders, commands), and ``visitor`` says it for a web visitor (no path, no command).
     """
 
     available: bool
     reason: str = ""
     fix: str = ""
     needs_download: bool = False
+    visitor: str = ""
 
 
 def git_blob_sha1(path: Path) -> str:
@@ -221,15 +223,18 @@ class WeightStore:
         )
         not_downloadable = [w.filename for w in missing if not (w.url or w.hub_repo)]
         if not_downloadable:
-            return Availability(False, f"{', '.join(not_downloadable)} is not in {self.folder}", fix)
+            reason = f"{', '.join(not_downloadable)} is not in {self.folder}"
+            return Availability(False, reason, fix, visitor="its weights are not on this server")
         failures = [self._recent_failure(w.filename) for w in missing]
         if any(failures):
-            return Availability(False, next(f for f in failures if f), fix)
+            visitor = "its weights could not be downloaded just now; the server tries again in a few minutes"
+            return Availability(False, next(f for f in failures if f), fix, visitor=visitor)
         if downloads_disabled():
-            return Availability(
-                False, f"{names} is not in {self.folder} and downloads are off (offline mode)", fix
-            )
-        return Availability(True, f"{names} will be downloaded on first use", fix, needs_download=True)
+            reason = f"{names} is not in {self.folder} and downloads are off (offline mode)"
+            visitor = "its weights are not on this server, which works offline"
+            return Availability(False, reason, fix, visitor=visitor)
+        return Availability(True, f"{names} will be downloaded on first use", fix, needs_download=True,
+                            visitor="its weights download on first use")  # fmt: skip
 
     def fetch(self, weight: WeightFile, progress: Progress | None = None) -> Path:
         """The file's path, downloading it if needed; raises WeightsError with the fix."""

@@ -21,7 +21,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from fer_demo.errors import ModelUnavailableError
+from fer_demo.errors import VISITOR_UNAVAILABLE, ModelUnavailableError
 from fer_demo.models.base import EmotionModel
 from fer_demo.models.checkpoints import load_strict, read_state_dict
 from fer_demo.models.emo_affectnet import EmotionLSTM, ResNet50Affect
@@ -38,6 +38,12 @@ log = logging.getLogger(__name__)
 
 # A family's published files (in spec order) and the safetensors cache folder -> one state dict.
 StateReader = Callable[[list[Path], Path], dict[str, torch.Tensor]]
+
+
+def unavailable_for_visitor(display_name: str, status: Availability) -> str:
+    """Why a model cannot run, for a web visitor: no server path, no command."""
+    why = status.visitor or "its weights are not usable on this server"
+    return f"{display_name} is unavailable here: {why}. Please choose another model."
 
 
 def cached_pickle_state(source: Path, cache: Path) -> dict[str, torch.Tensor]:
@@ -204,7 +210,8 @@ class ModelZoo:
         status = self.availability(name)
         if not status.available:  # cheap to check, so checked every time: a file put in place works at once
             raise ModelUnavailableError(
-                f"{spec.display_name} is unavailable: {status.reason}. To use it, {status.fix}."
+                f"{spec.display_name} is unavailable: {status.reason}. To use it, {status.fix}.",
+                visitor=unavailable_for_visitor(spec.display_name, status),
             )
         return self._wait(f"model:{name}", lambda report: self._load(spec, report), progress)
 
@@ -237,16 +244,18 @@ class ModelZoo:
         status = self.embedder_availability()
         if not status.available:
             raise ModelUnavailableError(
-                f"{FACE_EMBEDDER.display_name} is unavailable: {status.reason}. To use it, {status.fix}."
+                f"{FACE_EMBEDDER.display_name} is unavailable: {status.reason}. To use it, {status.fix}.",
+                visitor=unavailable_for_visitor(FACE_EMBEDDER.display_name, status),
             )
 
         def load(report: Progress) -> FaceEmbedder:
             try:
                 path = self.store.fetch(FACE_EMBEDDER.weights, report)
             except ModelUnavailableError as error:
+                status = self.embedder_availability()
                 raise ModelUnavailableError(
-                    f"{FACE_EMBEDDER.display_name} is unavailable: {error}. To use it, "
-                    f"{self.embedder_availability().fix}."
+                    f"{FACE_EMBEDDER.display_name} is unavailable: {error}. To use it, {status.fix}.",
+                    visitor=unavailable_for_visitor(FACE_EMBEDDER.display_name, status),
                 ) from error
             return load_embedder(FACE_EMBEDDER, path)
 
@@ -259,7 +268,11 @@ class ModelZoo:
             failure = self._failures.get(key)
             wait = failure.retry_in(self.retry_after, self.max_retry_after) if failure else 0.0
             if wait > 0:
-                raise ModelUnavailableError(f"{failure.error} (The next try is in {wait:.0f} s.)")
+                raise ModelUnavailableError(
+                    f"{failure.error} (The next try is in {wait:.0f} s.)",
+                    visitor=f"{getattr(failure.error, 'visitor', VISITOR_UNAVAILABLE)} "
+                    f"(The next try is in {wait:.0f} s.)",
+                )
             job = self._jobs.get(key)
             if job is None:  # the first request starts the load; later ones wait for the same job
                 job = self._jobs[key] = LoadJob(key, load, lambda done: self._finish(key, done))
@@ -282,9 +295,10 @@ class ModelZoo:
         try:
             paths = self.store.fetch_all(spec.weights, progress)
         except ModelUnavailableError as error:
-            fix = self.availability(spec.name).fix
+            status = self.availability(spec.name)
             raise ModelUnavailableError(
-                f"{spec.display_name} is unavailable: {error}. To use it, {fix}."
+                f"{spec.display_name} is unavailable: {error}. To use it, {status.fix}.",
+                visitor=unavailable_for_visitor(spec.display_name, status),
             ) from error
         log.info("loading %s from %s", spec.name, ", ".join(str(p) for p in paths))
         model = build_model(spec, paths, self.cache_dir)

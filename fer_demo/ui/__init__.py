@@ -88,14 +88,18 @@ THEME = gr.themes.Default(
 )
 
 # On a phone a chart's Plotly toolbar covered the panel's label (both sit on the chart's top edge):
-# there it moves one line down, into the space above the legend.
+# there it moves one line down, into the space above the legend. The live charts change every
+# second: they have no toolbar (it covered their first panel). On a phone the photo and its result
+# are 300 px tall (mostly letterbox at 420), so the result starts within the first screen.
 # The Why? gallery is as tall as its maps (Gradio gives galleries without a pixel height at least
 # 450 px, empty below two faces), starts below its label, and has two columns on a phone so the
 # captions stay whole.
 PAGE_CSS = """
 @media (max-width: 640px) {
   .js-plotly-plot .modebar-container { top: 30px !important; }
+  #image-input, #image-output { height: 300px !important; }
 }
+#webcam-timeline .modebar-container, #webcam-plane .modebar-container { display: none !important; }
 #image-why-maps .grid-wrap { min-height: 0 !important; max-height: none !important; padding-top: 32px; }
 @media (max-width: 640px) {
   #image-why-maps .grid-container { grid-template-columns: repeat(2, minmax(100px, 1fr)) !important; }

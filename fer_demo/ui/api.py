@@ -90,7 +90,7 @@ def register_api(studio: Studio) -> None:
                 "valence_arousal": spec.has_valence_arousal,
                 "available": status.available,
                 "needs_download": status.needs_download,
-                "reason": status.reason,
+                "reason": status.visitor or status.reason,
             }
         return result
 

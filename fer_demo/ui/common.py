@@ -10,7 +10,7 @@ from typing import Any
 
 import gradio as gr
 
-from fer_demo.errors import InputError, UserFacingError
+from fer_demo.errors import InputError, ModelUnavailableError, UserFacingError
 from fer_demo.faces import DetectionOptions
 from fer_demo.model_cards import weights_status
 from fer_demo.models.specs import TEMPORAL_SPECS, get_spec
@@ -71,6 +71,9 @@ def _translate(error: Exception, name: str) -> gr.Error:
     """The gr.Error a user sees for ``error``; unexpected errors are logged, not shown."""
     if isinstance(error, gr.Error):
         return error
+    if isinstance(error, ModelUnavailableError):  # a visitor cannot fix a server's folders
+        log.info("model unavailable in %s: %s", name, error)
+        return gr.Error(error.visitor, print_exception=False)
     if isinstance(error, UserFacingError):
         return gr.Error(str(error), print_exception=False)
     log.error("unexpected error in %s", name, exc_info=error)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections import OrderedDict
+from concurrent.futures import Future
 
 import gradio as gr
-import pandas as pd
 
 from fer_demo.animation import is_animation
 from fer_demo.compare import agreement, compared_labels, comparison_rows
@@ -17,7 +19,7 @@ from fer_demo.face_cards import face_cards
 from fer_demo.labels import canonical_order
 from fer_demo.models.specs import get_spec
 from fer_demo.plots import comparison_chart, empty_figure, probability_chart
-from fer_demo.render import annotate
+from fer_demo.render import annotate, too_small_note
 from fer_demo.saliency import gallery_items
 from fer_demo.studio import Studio
 from fer_demo.ui.common import (
@@ -35,8 +37,10 @@ from fer_demo.ui.request_guard import accept_received_files
 log = logging.getLogger(__name__)
 
 TOP_LABEL = "Each face's top label"
-IMAGE_EXAMPLES = ["examples/astronaut.jpg", "examples/biden-portrait.jpg", "examples/two-faces.jpg"]
-EXAMPLE_LABELS = ["Astronaut Eileen Collins (NASA)", "Official portrait (White House)", "Two faces"]
+IMAGE_EXAMPLES = ["examples/astronaut.jpg", "examples/biden-portrait.jpg", "examples/two-faces.jpg",
+                  "examples/three-people.jpg"]  # fmt: skip
+EXAMPLE_LABELS = ["Astronaut Eileen Collins (NASA)", "Official portrait (White House)", "Two faces",
+                  "Three people (Intel, CC BY 4.0)"]  # fmt: skip
 NO_FACES = "No faces found. Try a photo where faces are larger, frontal and well lit."
 
 
@@ -67,6 +71,8 @@ def build_image_tab(studio: Studio) -> tuple[gr.Image, gr.Button]:
     default = studio.default_model()
     examples = ExampleCache(IMAGE_EXAMPLES)
     with gr.Tab("Image", id="image"):
+        # The photo and its result side by side; on a phone the result comes right under the photo
+        # (a column of controls between them put it 1,100 px further down). Controls follow.
         with gr.Row():
             with gr.Column(scale=1):
                 image_in = accept_received_files(
@@ -80,11 +86,24 @@ def build_image_tab(studio: Studio) -> tuple[gr.Image, gr.Button]:
                     pass_path=True,
                     max_pixels=studio.settings.max_image_pixels,  # pasted images arrive as data URLs
                 )
+            with gr.Column(scale=1):
+                image_out = gr.Image(
+                    label="Faces found",
+                    type="numpy",
+                    format="jpeg",
+                    height=420,
+                    interactive=False,
+                    elem_id="image-output",
+                )
+                status = gr.Markdown(elem_id="image-status")
+                as_video = gr.Button("Analyse every frame in the Video tab", visible=False, size="sm")
+        with gr.Row():
+            with gr.Column(scale=1):
                 model = gr.Dropdown(
                     studio.model_choices(),
                     value=default,
                     label="Model",
-                    info="Unavailable models say why and how to get their weights.",
+                    info="Unavailable models say why.",
                     elem_id="image-tab-model",
                 )
                 note = gr.Markdown(model_note(studio, default))
@@ -110,20 +129,10 @@ def build_image_tab(studio: Studio) -> tuple[gr.Image, gr.Button]:
                 gr.Examples(
                     IMAGE_EXAMPLES,
                     inputs=image_in,
-                    label="Examples (public domain)",
+                    label="Examples (public domain; the group: CC BY 4.0, Intel)",
                     example_labels=EXAMPLE_LABELS,  # text for screen readers, not only thumbnails
                 )
             with gr.Column(scale=1):
-                image_out = gr.Image(
-                    label="Faces found",
-                    type="numpy",
-                    format="jpeg",
-                    height=420,
-                    interactive=False,
-                    elem_id="image-output",
-                )
-                status = gr.Markdown(elem_id="image-status")
-                as_video = gr.Button("Analyse every frame in the Video tab", visible=False, size="sm")
                 cards = gr.HTML(elem_id="image-faces")  # each face's picture and numbers, by the photo
                 why_maps = gr.Gallery(
                     label="Where the model looked (Grad-CAM)",
@@ -135,7 +144,7 @@ def build_image_tab(studio: Studio) -> tuple[gr.Image, gr.Button]:
                     elem_id="image-why-maps",
                 )
         chart = gr.Plot(label="Expression probabilities per face", elem_id="image-chart")
-        empty = pd.DataFrame(columns=face_columns(default))
+        empty = table_frame([], face_columns(default))
         table = gr.Dataframe(empty, label="Results per face", interactive=False)  # scrolls sideways on phones
         with gr.Row():
             csv_file = gr.File(label="CSV", interactive=False, elem_id="image-csv")
@@ -152,8 +161,9 @@ def build_image_tab(studio: Studio) -> tuple[gr.Image, gr.Button]:
             studio.zoo.get(name, download_progress(progress))
             said = model_note(studio, name)
         except ModelUnavailableError as error:
-            gr.Warning(str(error))
-            said = f"**Could not get the weights.** {error}"
+            log.info("weights download for a visitor failed: %s", error)
+            gr.Warning(error.visitor)
+            said = f"**Could not get the weights.** {error.visitor}"
         return (
             said,
             gr.Button(visible=needs_download(studio, name)),
@@ -163,6 +173,10 @@ def build_image_tab(studio: Studio) -> tuple[gr.Image, gr.Button]:
     fetch.click(fetch_weights, model, [note, fetch, model], api_visibility="private", show_progress_on=[note],
                 **QUICK)  # fmt: skip
     refresh_on_focus(model, studio)
+
+    def cleared(model_name: str, message: str = "") -> tuple:
+        """No result on screen: the photo is gone, or ``message`` says why there is none."""
+        return None, message, None, table_frame([], face_columns(model_name)), None, None, ""
 
     @user_errors
     def run(
@@ -182,7 +196,11 @@ def build_image_tab(studio: Studio) -> tuple[gr.Image, gr.Button]:
         if not studio.zoo.is_loaded(model_name):
             progress(0, desc=f"Loading {get_spec(model_name).display_name}")
         started = time.perf_counter()
-        image, analysis = studio.analyze_file(path, model_name, download_progress(progress), options)
+        try:
+            image, analysis = studio.analyze_file(path, model_name, download_progress(progress), options)
+        except ModelUnavailableError as error:  # said once, in place; nothing of an earlier result stays
+            log.info("image tab: %s", error)
+            return cleared(model_name, f"**{error.visitor}**")
         elapsed = time.perf_counter() - started
         count = len(analysis.faces)
         log.info(
@@ -200,20 +218,22 @@ def build_image_tab(studio: Studio) -> tuple[gr.Image, gr.Button]:
             {**analysis.to_dict(), "notes": list(image.notes)},
             folder / download_name(path, model_name, "json"),
         )
-        if count == 0:
+        small = too_small_note(len(analysis.too_small), options.min_face_size)
+        if count == 0 and not small:
             gr.Warning(NO_FACES)
         figure = probability_chart(analysis.faces) if count else empty_figure("No faces found")
         summary = analysis_summary(count, analysis.model_display_name, elapsed)
+        notes = (*image.notes, *([small] if small else ()))
         result = (
-            annotate(image.pixels, analysis.faces, landmarks=bool(show_landmarks)),
-            with_notes(summary, image.notes),
+            annotate(image.pixels, analysis.faces, bool(show_landmarks), analysis.too_small),
+            with_notes(summary, notes),
             figure,
             table_frame(rows, columns),
             str(csv_path),
             str(json_path),
             face_cards(image.pixels, analysis),
         )
-        examples.put(key, (result[0], with_notes(summary, (*image.notes, REUSED_NOTE)), *result[2:]),
+        examples.put(key, (result[0], with_notes(summary, (*notes, REUSED_NOTE)), *result[2:]),
                      files=(csv_path, json_path))  # fmt: skip
         return result
 
@@ -263,17 +283,38 @@ def build_image_tab(studio: Studio) -> tuple[gr.Image, gr.Button]:
     # On a phone the results are below the controls: pressing a button scrolls to them.
     analyse.click(run, analysis_inputs, outputs, api_name="analyze_image", scroll_to_output=True, **QUICK)
 
-    def refresh(path: str | None, model_name: str, threshold: float, min_face: float, show_landmarks: bool,
-                progress=gr.Progress()):  # noqa: B008 (Gradio injects it)  # fmt: skip
-        """A new photo (upload, paste or example), model or drawing choice: analysed at once; no
-        photo: nothing shown."""
-        if not path:
-            return None, "", None, pd.DataFrame(columns=face_columns(model_name)), None, None, ""
-        return run(path, model_name, threshold, min_face, show_landmarks, progress)
+    # Per session: its last request and the result (a Future: a repeat may come while it runs).
+    last: OrderedDict[str, tuple[tuple, Future]] = OrderedDict()
+    last_lock = threading.Lock()
 
-    image_in.change(refresh, analysis_inputs, outputs, api_visibility="private", **QUICK)
-    model.change(refresh, analysis_inputs, outputs, api_visibility="private", **QUICK)
-    landmarks.change(refresh, analysis_inputs, outputs, api_visibility="private", **QUICK)
+    def refresh(path: str | None, model_name: str, threshold: float, min_face: float, show_landmarks: bool,
+                request: gr.Request, progress=gr.Progress()):  # noqa: B008 (Gradio injects it)  # fmt: skip
+        """A new photo (upload, paste or example), model, detection setting or drawing choice:
+        analysed at once; no photo: nothing shown. A repeat of the session's last request (a drop
+        onto the photo fires the change event twice, at once) shares its run instead of another."""
+        if not path:
+            return cleared(model_name)
+        asked = (path, model_name, threshold, min_face, bool(show_landmarks))
+        session = getattr(request, "session_hash", None) or ""
+        with last_lock:
+            if session in last and last[session][0] == asked:
+                return last[session][1].result()
+            future: Future = Future()
+            last[session] = (asked, future)
+            last.move_to_end(session)
+            while len(last) > 256:
+                last.popitem(last=False)
+        try:
+            future.set_result(run(path, model_name, threshold, min_face, show_landmarks, progress))
+        except BaseException as error:
+            future.set_exception(error)
+            with last_lock:  # a failure is not kept: the same request tries again
+                if last.get(session, (None, None))[1] is future:
+                    del last[session]
+        return future.result()
+
+    for trigger in (image_in.change, model.change, landmarks.change, threshold.release, min_face.release):
+        trigger(refresh, analysis_inputs, outputs, api_visibility="private", **QUICK)
     compare_inputs = [image_in, threshold, min_face]
     compare.click(
         run_comparison, compare_inputs, outputs, api_name="compare_models", scroll_to_output=True, **QUICK
@@ -285,17 +326,31 @@ def build_image_tab(studio: Studio) -> tuple[gr.Image, gr.Button]:
 
     image_in.change(offer_video, image_in, as_video, api_visibility="private", queue=False)
 
+    why_calls: dict[str, int] = {}  # per session: Why? requests so far; a stale one's maps are not shown
+
     @user_errors
     def show_why(path: str | None, model_name: str, target: str, threshold: float, min_face: float,
-                show: bool, progress: gr.Progress = gr.Progress()) -> gr.Gallery:  # noqa: B008  # fmt: skip
+                 show: bool, request: gr.Request,
+                 progress: gr.Progress = gr.Progress()) -> gr.Gallery:  # noqa: B008  # fmt: skip
         """The Why? view: where the model looked on each face, for the class picked (one the model
-        has, else each face's top label); it follows the photo, the model and the class."""
+        has, else each face's top label); it follows the photo, the model and the class. Maps that
+        took long are dropped if a newer request (Why? switched off, another photo) came meanwhile."""
+        session = getattr(request, "session_hash", None) or ""
+        with last_lock:
+            if len(why_calls) > 4096:  # sessions come and go: an in-flight request then just shows nothing
+                why_calls.clear()
+            call = why_calls[session] = why_calls.get(session, 0) + 1
         if not show or not path:
             return gr.Gallery(None, visible=False)
         asked = target if target in target_choices(model_name)[1:] else None
-        image, analysis = studio.analyze_file(path, model_name, download_progress(progress),
-                                              detection_options(threshold, min_face))  # fmt: skip
+        try:
+            image, analysis = studio.analyze_file(path, model_name, download_progress(progress),
+                                                  detection_options(threshold, min_face))  # fmt: skip
+        except ModelUnavailableError:  # the result panel says so, once
+            return gr.Gallery(None, visible=False)
         saliencies = studio.explain(image.pixels, analysis, asked)
+        if why_calls.get(session) != call:
+            return gr.skip()
         if not saliencies:
             return gr.Gallery(None, visible=False)
         label = f"Where the model looked (Grad-CAM, {saliencies[0].seconds * 1000:.0f} ms a face)"
@@ -304,8 +359,11 @@ def build_image_tab(studio: Studio) -> tuple[gr.Image, gr.Button]:
         return gr.Gallery(gallery_items(image.pixels, saliencies, asked), visible=True, label=label)
 
     why_inputs = [image_in, model, why_target, threshold, min_face, why]
-    for trigger in (image_in.change, model.change, why.input, why_target.input, analyse.click):
-        trigger(show_why, why_inputs, why_maps, api_visibility="private", **QUICK)
+    # always_last: switching Why? off while its maps are computed must still hide them.
+    why_triggers = (image_in.change, model.change, why.input, why_target.input, analyse.click,
+                    threshold.release, min_face.release)  # fmt: skip
+    for trigger in why_triggers:
+        trigger(show_why, why_inputs, why_maps, api_visibility="private", trigger_mode="always_last", **QUICK)
     model.change(lambda name: gr.Dropdown(choices=target_choices(name), value=TOP_LABEL), model, why_target,
                  queue=False, api_visibility="private")  # fmt: skip
     return image_in, as_video

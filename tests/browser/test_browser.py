@@ -308,3 +308,50 @@ def test_every_font_weight_the_page_uses_is_one_it_loads(page, app_url):
     page.locator("h1").first.wait_for()
     fonts = page.evaluate(FONT_WEIGHTS_JS)
     assert fonts["used"] and set(fonts["used"]) <= set(fonts["declared"]), fonts
+
+
+def analyses_logged(server_log) -> int:
+    return server_log.read_text().count("fer_demo.ui.image_tab: image ")
+
+
+def test_a_group_photo_on_a_phone_shows_its_result_on_the_first_screen(phone, app_url, server_log, tmp_path):
+    """A real three-person photo: the result sits under the photo within the first screen, each
+    face's caption readable, one analysis per upload even when a photo is dropped onto another,
+    and moving a detection slider runs it again."""
+    page = phone
+    open_tab(page, app_url, "Image")
+    photo = tmp_path / "group.jpg"  # not an example file: the example cache must not answer
+    photo.write_bytes((EXAMPLES / "three-people.jpg").read_bytes() + b"\0")
+    before = analyses_logged(server_log)
+    upload(page, "#image-input input[type=file]", photo)
+    status = page.locator("#image-status")
+    status.filter(has_text="3 faces").wait_for()
+    output = page.locator("#image-output").bounding_box()
+    assert output["y"] + output["height"] / 2 < 844  # the result is on the first screen
+    drop = tmp_path / "two.jpg"
+    drop.write_bytes((EXAMPLES / "two-faces.jpg").read_bytes() + b"\0")
+    upload(page, "#image-input input[type=file]", drop)  # onto the photo shown
+    status.filter(has_text="2 faces").wait_for()
+    page.locator("#image-faces").filter(has_text="#2").wait_for()
+    assert analyses_logged(server_log) - before == 2, server_log.read_text()[-2000:]
+    page.get_by_text("Face detection").first.click()
+    number = page.locator("input[type=number][aria-label*='Minimum face size']").first
+    number.fill("300")  # larger than both faces
+    number.press("Tab")  # the slider's release: as when a finger lets go of it
+    status.filter(has_text="No faces found").wait_for()
+    assert "too small to read" in status.inner_text()
+
+
+def test_an_unavailable_model_shows_one_message_and_no_old_result(page, app_url):
+    open_tab(page, app_url, "Image")
+    upload(page, "#image-input input[type=file]", EXAMPLES / "two-faces.jpg")
+    page.locator("#image-status").filter(has_text="2 faces").wait_for()
+    page.locator("#image-tab-model input").click()
+    page.get_by_role("option", name=re.compile("EmoNet 8-class")).click()
+    status = page.locator("#image-status").filter(has_text="unavailable here")
+    status.wait_for()
+    assert "Please choose another model" in status.inner_text()
+    assert page.locator("#image-faces .fer-card").count() == 0  # the last model's cards are gone
+    assert not page.locator("#image-output img").count()
+    assert page.get_by_text("Error", exact=True).count() == 0  # no red badge on every output
+    assert not any(part in page.locator("body").inner_text() for part in (".pth", "python -m fer_demo"))
