@@ -34,15 +34,22 @@ class TrackSamples:
     ``embed`` turns crops into unit vectors (the face-recognition network);
     at most ``per_track`` samples, at least ``spacing`` seconds apart, are
     kept per track, so the cost is bounded by the number of tracks, not
-    the video's length.
+    the video's length. Without ``embed`` (no network here) only each
+    track's best thumbnail is kept: the persons gallery still shows every face.
     """
 
-    embed: Callable[[Sequence[np.ndarray]], np.ndarray]
+    embed: Callable[[Sequence[np.ndarray]], np.ndarray] | None
     per_track: int = 5
     spacing: float = 0.4
     vectors: dict[int, list[np.ndarray]] = field(default_factory=lambda: defaultdict(list))
     thumbnails: dict[int, tuple[float, np.ndarray]] = field(default_factory=dict)  # track -> (score, crop)
     _last: dict[int, float] = field(default_factory=dict)
+    _taken: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def links(self) -> bool:
+        """Whether these samples can link tracks into persons (a network embeds them)."""
+        return self.embed is not None
 
     def add(
         self,
@@ -55,15 +62,18 @@ class TrackSamples:
         """Sample the detected faces of one frame (boxes (N, 4), scores (N,), track ids (N,))."""
         due = [
             i for i, track in enumerate(tracks)
-            if len(self.vectors[int(track)]) < self.per_track
+            if self._taken.get(int(track), 0) < self.per_track
             and time - self._last.get(int(track), -np.inf) >= self.spacing
         ]  # fmt: skip
         if not due:
             return
         crops = [crop(image, boxes[i], pad=True) for i in due]
-        for i, vector, face in zip(due, self.embed(crops), crops, strict=True):
+        vectors = self.embed(crops) if self.embed is not None else [None] * len(crops)
+        for i, vector, face in zip(due, vectors, crops, strict=True):
             track = int(tracks[i])
-            self.vectors[track].append(vector)
+            self._taken[track] = self._taken.get(track, 0) + 1
+            if vector is not None:
+                self.vectors[track].append(vector)
             self._last[track] = time
             if float(scores[i]) > self.thumbnails.get(track, (-1.0, None))[0]:
                 self.thumbnails[track] = (float(scores[i]), face)

@@ -119,6 +119,12 @@ class StreamAnalyzer:
             self._pending[0].cancel()
             self._pending = None
 
+    def wait_for_detection(self, timeout: float | None = None) -> None:
+        """Block until the background detection in flight, if any, is done (offline runs and tests
+        that want every frame's detection applied, whatever the machine's speed)."""
+        if self._pending is not None:
+            self._pending[0].exception(timeout)
+
     def close(self) -> None:
         """Stop the background detection thread, if any."""
         self.reset()

@@ -204,6 +204,7 @@ def analyze_video(
     """
     info = probe(path)
     check_limits(info, limits)
+    samples = samples if samples is not None else TrackSamples(None)  # thumbnails for the gallery
     analyzer.reset()
     model = analyzer.model.spec.name
     rate = min(info.fps, limits.max_fps)
@@ -218,7 +219,7 @@ def analyze_video(
     started = time.perf_counter()
     last_progress = last_preview = started
     frames, covered, first_shape, stopped, size_changed = 0, 0.0, None, None, False
-    too_small_max, too_small_seconds = 0, 0.0
+    too_small_max, too_small_seconds, last_index = 0, 0.0, -1
     if stop is not None and stop.is_set():
         yield VideoResult(None, [], [], info, 0, 0.0, model, ("Cancelled before it started.",), True)
         return
@@ -239,7 +240,7 @@ def analyze_video(
             faces = analyzer.process(image, frame.time)
             if analyzer.shot > len(cuts) + 1:
                 cuts.append(round(frame.time, 4))
-            if samples is not None and analyzer.detected and faces:  # real detections, not predictions
+            if analyzer.detected and faces:  # real detections, not predictions
                 boxes = np.array([face.box for face in faces])
                 samples.add(image, frame.time, boxes, [face.score for face in faces], [f.face for f in faces])
             small = analyzer.too_small
@@ -250,7 +251,7 @@ def analyze_video(
             if writer is not None:
                 writer.write(drawn, time=frame.time)
             records.extend(frame_records(frame.index, frame.time, faces, model, analyzer.shot))
-            frames, covered = frames + 1, frame.time + 1.0 / rate
+            frames, covered, last_index = frames + 1, frame.time + 1.0 / rate, frame.index
             now = time.perf_counter()
             if now - last_progress >= progress_every:
                 preview = None
@@ -262,13 +263,16 @@ def analyze_video(
     if frames == 0:
         raise InputError("No frame of this video could be decoded. The file may be damaged.")
     elapsed = time.perf_counter() - started
-    brief = tuple(sorted(brief_faces(records, 1.0 / rate)))
+    brief_tracks = brief_faces(records, 1.0 / rate)
+    if stopped is not None:  # cut short: a face still on screen at the end is no glimpse
+        brief_tracks -= {record["face_id"] for record in records if record["frame"] == last_index}
+    brief = tuple(sorted(brief_tracks))
     persons = _persons(records, set(brief), samples, link_threshold)
     for record in records:
         record["person"] = persons.get(record["face_id"])
     reported = [record for record in records if record["person"] is not None]
     summary = face_summary(reported, 1.0 / rate, key="person")
-    thumbnails = _thumbnails(samples, persons) if samples is not None else {}
+    thumbnails = _thumbnails(samples, persons)
     if brief:
         tracks = f"{len(brief)} track{'s' if len(brief) != 1 else ''}"
         notes.append(f"{tracks} shorter than {MIN_TRACK_SECONDS:g} s (a glimpse or a false detection) "
@@ -280,19 +284,19 @@ def analyze_video(
     cancelled = stopped == ""
     yield VideoResult(
         output, records, summary, info, frames, elapsed, model, tuple(notes), cancelled, analysed, brief,
-        tuple(cuts), persons, samples is not None, thumbnails, too_small_max, too_small_seconds,
+        tuple(cuts), persons, samples.links, thumbnails, too_small_max, too_small_seconds,
     )  # fmt: skip
 
 
 def _persons(
-    records: list[dict], brief: set[int], samples: TrackSamples | None, threshold: float
+    records: list[dict], brief: set[int], samples: TrackSamples, threshold: float
 ) -> dict[int, int]:
     """Track -> person for the reported tracks: linked by face, or one person per track."""
     frames: dict[int, set[int]] = {}
     for record in records:
         if record["face_id"] not in brief:
             frames.setdefault(record["face_id"], set()).add(record["frame"])
-    embeddings = samples.means() if samples is not None else {}
+    embeddings = samples.means()
     return link_tracks(embeddings, frames, threshold)
 
 

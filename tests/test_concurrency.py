@@ -89,68 +89,69 @@ def client_for(app, tmp_path: Path) -> Client:
     return Client(app.local_url, verbose=False, download_files=str(tmp_path))
 
 
-def timed_analyze(client: Client) -> float:
-    started = time.perf_counter()
+def analyze_astronaut(client: Client) -> None:
     result = client.predict(
         handle_file(str(EXAMPLES / "astronaut.jpg")), "mini_xception", api_name="/analyze"
     )
     assert result["faces"][0]["top_label"] == "Happiness"
-    return time.perf_counter() - started
+
+
+def wait_until(condition, seconds: float = 60.0, what: str = "the condition") -> None:
+    """Poll ``condition`` until it holds (a generous deadline: a busy machine is slow, not wrong)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
 
 
 def test_a_stalled_download_delays_no_other_request(app, stalling, tmp_path):
+    """Three requests wait for a download held open by the server: other requests are answered
+    all along (the stall is an event this test holds, so no clock decides the outcome)."""
     quick = client_for(app, tmp_path / "quick")
-    baseline = min(timed_analyze(quick) for _ in range(3))
+    analyze_astronaut(quick)
     waiting = [client_for(app, tmp_path / f"slow{i}") for i in range(3)]  # more than the old limit of 2
     jobs = [
         c.submit(handle_file(str(EXAMPLES / "astronaut.jpg")), STALLED_MODEL, api_name="/analyze")
         for c in waiting
     ]
-    deadline = time.monotonic() + 10
-    while stalling.requests == 0 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: stalling.requests > 0, what="the download to start")
     assert stalling.requests == 1  # three requests, one download
-    delays = [timed_analyze(quick) - baseline for _ in range(5)]
-    assert max(delays) < 1.0, delays
+    for _ in range(5):
+        analyze_astronaut(quick)  # answered while the download is stalled
     assert not any(job.done() for job in jobs)  # they wait for the download, alone
     stalling.release.set()  # the download now ends with a short file: its hash check fails
     for job in jobs:
         with pytest.raises(AppError, match="unavailable"):
             job.result(timeout=60)
-    started = time.perf_counter()
-    with pytest.raises(AppError, match=r"unavailable.*(next try|after)"):
+    with pytest.raises(AppError, match=r"unavailable.*(next try|tries again)"):
         waiting[0].predict(handle_file(str(EXAMPLES / "astronaut.jpg")), STALLED_MODEL, api_name="/analyze")
-    assert time.perf_counter() - started < 1.0  # the failure is remembered: answered at once
-    assert stalling.requests == 1
+    assert stalling.requests == 1  # the failure is remembered: no second download, an answer at once
 
 
-def test_cancel_over_the_api_stops_the_video_within_a_second_with_partial_results(app, tmp_path):
+def test_cancel_over_the_api_stops_the_video_with_partial_results(app, tmp_path):
     clip = make_clip(tmp_path / "long.mp4", seconds=40.0, fps=30.0, second_face=None)
     short = make_clip(tmp_path / "short.mp4", seconds=1.0, fps=10.0, second_face=None)
     client = client_for(app, tmp_path / "video")
     args = (handle_file(str(clip.path)), "mini_xception", "none", 1, 640, 0.3)
     client.predict(handle_file(str(short.path)), *args[1:], api_name="/analyze_video")  # a warm server
     job = client.submit(*args, api_name="/analyze_video")
-    deadline = time.monotonic() + 60
-    while len(job.outputs()) < 2 and time.monotonic() < deadline:  # a few progress updates: it runs
-        time.sleep(0.1)
+    wait_until(lambda: len(job.outputs()) >= 2, what="progress updates")  # it runs
     assert not job.done()
     answer = client.predict(api_name="/cancel_video")
-    started = time.perf_counter()  # the server has set the job's stop flag
     assert "Cancelling" in answer
-    status, _preview, video, timeline, *_others, csv_path, _json = job.result(timeout=30)
-    stopped_after = time.perf_counter() - started
-    assert stopped_after < 1.0, stopped_after
+    status, _preview, video, timeline, *_others, csv_path, _json = job.result(timeout=60)
     assert status.startswith("**Cancelled** after")
-    assert "Happiness" in timeline["plot"]  # the charts cover the frames done
     rows = list(csv.DictReader(Path(csv_path).read_text().splitlines()))
     with av.open(video["video"] if isinstance(video, dict) else video) as container:
         frames = sum(1 for _ in container.decode(video=0))
     assert 0 < len(rows) == frames < clip.frames  # the partial video and CSV agree
-    # The video slot is free again: a short clip starts and finishes at once.
-    started = time.perf_counter()
+    assert f"cover {frames} frames" in status  # the status says what was done...
+    assert "No faces found" not in status and "1 face" in status  # ...and the face it saw, even briefly
+    assert "Happiness" in timeline["plot"]  # the charts cover the frames done
+    # The video slot is free again: a short clip starts and finishes.
     status, *_ = client.predict(handle_file(str(short.path)), *args[1:], api_name="/analyze_video")
-    assert status.startswith("Done: 10 frames") and time.perf_counter() - started < 10
+    assert status.startswith("Done: 10 frames")
 
 
 def test_cancel_with_nothing_running_says_so(app, tmp_path):

@@ -125,9 +125,11 @@ def test_cancel_reaches_an_armed_job_and_only_its_own_session():
     assert not jobs.cancel("a")
 
 
-def test_a_failed_load_is_answered_at_once_until_its_backoff_passes(tmp_path):
+def test_a_failed_load_is_answered_at_once_until_its_backoff_passes(tmp_path, monkeypatch):
     zoo = ModelZoo(tmp_path, retry_after=0.3)
     calls = []
+    now = [1000.0]  # the zoo's clock, moved by the test: no sleep decides the outcome
+    monkeypatch.setattr("fer_demo.models.zoo.time.monotonic", lambda: now[0])
 
     def failing(report) -> object:
         calls.append(threading.current_thread().name)
@@ -138,7 +140,7 @@ def test_a_failed_load_is_answered_at_once_until_its_backoff_passes(tmp_path):
     with pytest.raises(ModelUnavailableError, match="next try is in"):
         zoo._wait("model:x", failing, None)
     assert len(calls) == 1 and calls[0] == "load-model:x"  # loaded in its own thread, not the caller's
-    time.sleep(0.35)
+    now[0] += 0.35  # the backoff has passed
     with pytest.raises(ModelUnavailableError, match="was refused"):
         zoo._wait("model:x", failing, None)
     assert len(calls) == 2

@@ -163,3 +163,13 @@ def test_offline_mode_never_downloads(tmp_path, monkeypatch):
     assert not store.availability([weight]).available
     with pytest.raises(WeightsError, match="downloads are off"):
         store.fetch(weight)
+
+
+def test_an_offline_machine_is_told_at_once_instead_of_retrying(tmp_path, monkeypatch):
+    """A host name that cannot be looked up means no network: no retries with waits between them."""
+    waits = []
+    monkeypatch.setattr("fer_demo.models.weights.time.sleep", waits.append)
+    weight = WeightFile("file.pt", url="http://weights.invalid/file.pt", sha256="0" * 64)
+    with pytest.raises(WeightsError, match="no network"):
+        download(weight.url, tmp_path / "file.pt", weight, retries=3)
+    assert waits == []  # not one backoff

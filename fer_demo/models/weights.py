@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -143,6 +144,10 @@ def download(
                 ) from failure
             error = failure
         except httpx.TransportError as failure:
+            if _no_name_lookup(failure):  # no network here: trying again only makes the visitor wait
+                raise WeightsError(
+                    f"could not download {dest.name} from {url}: no network ({failure})"
+                ) from failure
             error = failure
         log.warning("download of %s failed (attempt %d/%d): %s", url, attempt + 1, retries, error)
         time.sleep(min(2**attempt, 8) * 0.5)
@@ -159,6 +164,17 @@ def download(
         )
     os.replace(part, dest)
     return dest
+
+
+def _no_name_lookup(error: BaseException) -> bool:
+    """Whether ``error`` comes from a failed host name lookup (an offline machine), not a flaky link."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, socket.gaierror):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False
 
 
 def _stream(url: str, part: Path, progress: Progress | None, timeout: float) -> None:

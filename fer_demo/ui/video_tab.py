@@ -37,6 +37,9 @@ from fer_demo.video import VideoProgress, VideoResult, analyze_video
 log = logging.getLogger(__name__)
 
 VIDEO_EXAMPLE = "examples/four-shots.mp4"
+REAL_EXAMPLE = "examples/real-four-shots.mp4"  # Intel's clips, CC BY 4.0 (examples/README.md)
+NO_REID = ("Persons are not linked across cuts here: this server has no face-recognition weights, "
+           "so each track is its own face, named as drawn on the video.")  # fmt: skip
 READY = "Upload a video and press **Analyse video**."
 SUMMARY_COLUMNS = ["person", "tracks", "first_seen_s", "last_seen_s", "time_on_screen_s", "dominant_emotion",
                    "dominant_mean_probability", "mean_valence", "mean_arousal"]  # fmt: skip
@@ -63,9 +66,9 @@ def found_text(result: VideoResult) -> str:
 def result_text(result: VideoResult, note: str = "") -> str:
     found = found_text(result)
     if result.cancelled:
-        head = (f"**Cancelled** after {duration_text(result.analysed_seconds)} of "
-                f"{duration_text(result.info.duration)}: the video and data below cover "
-                f"{result.frames} frames.")  # fmt: skip
+        head = (f"**Cancelled** after {duration_text(result.elapsed)}: the video and data below cover "
+                f"{result.frames} frames, {duration_text(result.analysed_seconds)} of "
+                f"{duration_text(result.info.duration)} of video.")  # fmt: skip
     else:
         seconds = f"{duration_text(result.analysed_seconds)} of video"
         head = (f"Done: {result.frames} frames ({seconds}) in {duration_text(result.elapsed)}, "
@@ -75,16 +78,45 @@ def result_text(result: VideoResult, note: str = "") -> str:
 
 
 def person_gallery(result: VideoResult) -> list[tuple]:
-    """A thumbnail per person, captioned with the number the summary and timelines use."""
+    """A thumbnail per person, captioned with the name the summary and timelines use: "Person 2"
+    when tracks were linked, else the track's "Face #7" as drawn on the video."""
     rows = {row["person"]: row for row in result.summary}
-    return [(face, f"Person {person}") for person, face in result.thumbnails.items() if person in rows]
+    return [
+        (face, person_name(result, person)) for person, face in result.thumbnails.items() if person in rows
+    ]
+
+
+def person_name(result: VideoResult, person: int) -> str:
+    if result.linked:
+        return f"Person {person}"
+    return f"Face #{result.person_tracks()[person][0]}"
+
+
+def summary_table(result: VideoResult) -> pd.DataFrame:
+    """The per-person table; without linking, a row per face named by its track, as drawn."""
+    rows = [{**row, "tracks": ", ".join(map(str, row["tracks"]))} for row in result.summary]
+    if result.linked:
+        return table_frame(rows, SUMMARY_COLUMNS)
+    rows = [{**row, "face": row["tracks"]} for row in rows]
+    return table_frame(rows, ["face", *SUMMARY_COLUMNS[2:]])
+
+
+def link_choice(studio: Studio) -> dict:
+    """The "link tracks into persons" box: ticked where the face-recognition network can run,
+    unticked and locked, saying why, where it cannot."""
+    label = "Link tracks into persons (face re-identification)"
+    if not studio.zoo.embedder_availability().available:
+        return {"value": False, "interactive": False, "label": label, "info": NO_REID}
+    info = (f"{FACE_EMBEDDER.display_name} embeddings join one person's tracks across cuts and after "
+            "they leave the picture.")  # fmt: skip
+    return {"value": True, "label": label, "info": info}
 
 
 def build_video_tab(studio: Studio, jobs: VideoJobs) -> gr.Video:
     """The tab; returns its video input (the image tab sends animations to it)."""
     default = studio.default_model()
-    examples = ExampleCache([VIDEO_EXAMPLE])
-    with gr.Tab("Video", id="video"):
+    examples = ExampleCache([VIDEO_EXAMPLE, REAL_EXAMPLE])
+    with gr.Tab("Video", id="video") as tab:
         with gr.Row():
             with gr.Column(scale=1):
                 video_in = accept_received_files(
@@ -126,12 +158,7 @@ def build_video_tab(studio: Studio, jobs: VideoJobs) -> gr.Video:
                         label="Smoothing (seconds)",
                         info="Time constant of per-face smoothing; 0 turns it off.",
                     )
-                    link_persons = gr.Checkbox(
-                        value=True,
-                        label="Link tracks into persons (face re-identification)",
-                        info=f"{FACE_EMBEDDER.display_name} embeddings join one person's tracks "
-                        "across cuts and after they leave the picture.",
-                    )
+                    link_persons = gr.Checkbox(**link_choice(studio))
                     link_threshold = gr.Slider(
                         0.2,
                         1.0,
@@ -144,10 +171,13 @@ def build_video_tab(studio: Studio, jobs: VideoJobs) -> gr.Video:
                     start = gr.Button("Analyse video", variant="primary")
                     cancel = gr.Button("Cancel", variant="stop")
                 example = gr.Examples(
-                    [[VIDEO_EXAMPLE]],
+                    [[VIDEO_EXAMPLE], [REAL_EXAMPLE]],
                     inputs=video_in,
-                    label="Example (public domain): two people through four cuts; runs on click",
-                    example_labels=["Two people, four shots (8 s)"],
+                    label="Examples (runs on click): public domain; real footage CC BY 4.0, Intel",
+                    example_labels=[
+                        "Two people, four shots (8 s)",
+                        "Real footage: 2 to 5 people, four shots (14 s)",
+                    ],
                 )
             with gr.Column(scale=1):
                 status = gr.Markdown(READY, elem_id="video-status")
@@ -163,7 +193,7 @@ def build_video_tab(studio: Studio, jobs: VideoJobs) -> gr.Video:
                 video_out = gr.Video(
                     label="Annotated video (H.264)", height=360, interactive=False, elem_id="video-output"
                 )
-        timeline = gr.Plot(label="Expressions over time, per person", elem_id="video-timeline")
+        timeline = gr.Plot(label="Expressions over time, per person (or face)", elem_id="video-timeline")
         with gr.Row():
             va_timeline = gr.Plot(label="Valence and arousal over time")
             va_plane = gr.Plot(label="Valence / arousal circumplex")
@@ -173,12 +203,18 @@ def build_video_tab(studio: Studio, jobs: VideoJobs) -> gr.Video:
                 elem_id="video-persons", scale=1,
             )  # fmt: skip
             summary = gr.Dataframe(
-                pd.DataFrame(columns=SUMMARY_COLUMNS), label="Per-person summary", interactive=False, scale=3
+                table_frame([], SUMMARY_COLUMNS),
+                label="Summary per person (or face)",
+                interactive=False,
+                scale=3,
             )
         with gr.Row():
             csv_file = gr.File(label="CSV: one row per frame and face", interactive=False)
             json_file = gr.File(label="JSON", interactive=False)
 
+    # A download that failed since the page was built (an offline server) locks the box then.
+    tab.select(lambda: gr.Checkbox(**link_choice(studio)), None, link_persons, queue=False,
+               api_visibility="private")  # fmt: skip
     follow_model(model, temporal, api_name="video_temporal_models")
     refresh_on_focus(model, studio)
     outputs = [
@@ -252,7 +288,8 @@ def build_video_tab(studio: Studio, jobs: VideoJobs) -> gr.Video:
         try:
             return TrackSamples(studio.zoo.get_embedder(download_progress(progress)).embed), ""
         except ModelUnavailableError as error:
-            return None, f"Each track is reported as a face: {error}"
+            log.info("re-identification unavailable: %s", error)
+            return None, NO_REID
 
     def finished(result: VideoResult, folder, note: str, source: str) -> tuple:
         log.info(
@@ -268,9 +305,8 @@ def build_video_tab(studio: Studio, jobs: VideoJobs) -> gr.Video:
         json_path = write_json(result.document(), folder / download_name(source, result.model, "json"))
         if not result.summary and not result.cancelled:
             gr.Warning("No faces found in this video.")
-        groups = by_face(result.reported_records(), "person")
-        name = "Person {}"
-        table = [{**row, "tracks": ", ".join(map(str, row["tracks"]))} for row in result.summary]
+        key, name = ("person", "Person {}") if result.linked else ("face_id", "Face #{}")
+        groups = by_face(result.reported_records(), key)
         return (
             result_text(result, note),
             gr.Image(None, visible=False),  # the result takes the preview's place
@@ -279,7 +315,7 @@ def build_video_tab(studio: Studio, jobs: VideoJobs) -> gr.Video:
             valence_arousal_timeline(groups, cuts=result.cuts, name=name),
             circumplex(groups, name=name),
             person_gallery(result),
-            table_frame(table, SUMMARY_COLUMNS),
+            summary_table(result),
             str(csv_path),
             str(json_path),
         )
@@ -294,7 +330,7 @@ def build_video_tab(studio: Studio, jobs: VideoJobs) -> gr.Video:
 
     def clear() -> tuple:
         """A new video (or none): the last one's results go, so nothing shown belongs to another video."""
-        empty = pd.DataFrame(columns=SUMMARY_COLUMNS)
+        empty = table_frame([], SUMMARY_COLUMNS)
         return READY, gr.Image(None, visible=False), None, None, None, None, [], empty, None, None
 
     inputs = [video_in, model, temporal, detect_every, detect_side, smoothing, threshold, min_face,
@@ -302,12 +338,16 @@ def build_video_tab(studio: Studio, jobs: VideoJobs) -> gr.Video:
     # Progress is the status line's text; a minimal marker there, no overlay over the preview.
     analysis = {"concurrency_limit": 1, "concurrency_id": "video", "show_progress": "minimal",
                 "show_progress_on": [status], "scroll_to_output": True}  # fmt: skip
-    start.click(arm, None, None, queue=False, api_visibility="private").then(
+    def relink() -> gr.Checkbox:  # after a run whose face-recognition download failed: locked, saying why
+        return gr.Checkbox(**link_choice(studio))
+
+    private = {"queue": False, "api_visibility": "private"}
+    start.click(arm, None, None, **private).then(
         run, inputs, outputs, api_name="analyze_video", **analysis
-    )
-    example.load_input_event.then(arm, None, None, queue=False, api_visibility="private").then(
+    ).then(relink, None, link_persons, **private)
+    example.load_input_event.then(arm, None, None, **private).then(
         run, inputs, outputs, api_visibility="private", **analysis
-    )
+    ).then(relink, None, link_persons, **private)
     video_in.upload(clear, None, outputs, queue=False, api_visibility="private")
     video_in.clear(clear, None, outputs, queue=False, api_visibility="private")
     cancel.click(cancel_job, None, status, api_name="cancel_video", queue=False)

@@ -97,21 +97,23 @@ def live_app(app, ort_dir) -> gr.Blocks:
 
 
 @pytest.fixture(scope="session")
-def browser(tmp_path_factory):
+def playwright():
+    """One Playwright for the session: its sync API allows one instance per thread."""
     if CHROMIUM is None:
         require_browser("Chromium is not installed (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
+    with sync_playwright() as instance:
+        yield instance
+
+
+@pytest.fixture(scope="session")
+def browser(playwright, tmp_path_factory):
     # Two faces at 30 fps, each frame's index in a barcode (tests/webcam_meter.py), looping every 3 s.
     camera = write_camera_clip(tmp_path_factory.mktemp("camera") / "faces.y4m", seconds=3.0)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[*CHROMIUM_FLAGS, f"--use-file-for-fake-video-capture={camera}"],
-        )
-        yield browser
-        browser.close()
+    browser = _launch(playwright, camera)
+    yield browser
+    browser.close()
 
 
 def _open_page(browser, request, server_log, width: int, height: int):
@@ -159,21 +161,16 @@ def _launch(playwright, camera: Path):
 
 
 @pytest.fixture(scope="session")
-def crowd_browser(tmp_path_factory):
+def crowd_browser(playwright, tmp_path_factory):
     """A Chromium whose fake camera plays a real crowd: Intel's clips in a 2x2 grid (up to ten
     faces, people walking in and out; tests/real_footage.py), 640x480 at 25 fps, looping."""
-    if CHROMIUM is None:
-        require_browser("Chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
     from ..real_footage import crowd_frames
     from ..synthetic_video import write_y4m
 
     camera = write_y4m(tmp_path_factory.mktemp("crowd") / "crowd.y4m", crowd_frames(116), fps=25)
-    with sync_playwright() as playwright:
-        browser = _launch(playwright, camera)
-        yield browser
-        browser.close()
+    browser = _launch(playwright, camera)
+    yield browser
+    browser.close()
 
 
 @pytest.fixture

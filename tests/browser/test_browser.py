@@ -12,6 +12,7 @@ import pytest
 from ..conftest import EXAMPLES
 from ..synthetic_video import make_clip
 from ..webcam_meter import meter_script, summarise
+from .conftest import ARTIFACTS
 
 MODEL_NAMES = ["mini_xception", "emonet_8", "emonet_5", "emo_affectnet_resnet50", "enet_b0_7", "enet_b2_7",
                "enet_b0_8_best_afew", "enet_b0_8_best_vgaf", "enet_b2_8", "enet_b0_8_va_mtl",
@@ -137,8 +138,8 @@ def test_an_animated_image_is_offered_to_the_video_tab(page, app_url, tmp_path):
 
 
 def test_webcam_tab_looks_live_and_says_what_it_sees(laptop, app_url):
-    """At 1366x768: the live picture beside the camera, the timeline on screen, and a floor on
-    the displayed frame rate (4/s here in CI; it was 1-2 before the webcam work) so a slow stream fails."""
+    """At 1366x768: the live picture beside the camera, the timeline on screen, annotated frames
+    that keep coming and a status that agrees with them (the frame rate is bench_webcam_browser.py's)."""
     page = laptop
     page.add_init_script(meter_script())
     open_tab(page, app_url, "Webcam")
@@ -152,13 +153,13 @@ def test_webcam_tab_looks_live_and_says_what_it_sees(laptop, app_url):
     status.filter(has_text="2 faces").wait_for()
     page.evaluate("window.__meter.loads = []")
     said = []
-    for _ in range(20):  # 10 s
-        page.wait_for_timeout(500)
+    while page.evaluate("window.__meter.loads.length") < 30:  # 30 annotated frames shown, one by one
+        count = page.evaluate("window.__meter.loads.length")
+        page.wait_for_function("(n) => window.__meter.loads.length > n", arg=count)
         said.append(status.inner_text())
     loads = page.evaluate("window.__meter.loads")
-    figures = summarise(loads, posted=0, seconds=10.0, clip_frames=90, fps=30)
-    assert figures.displayed_fps >= 4.0, f"{figures.displayed_fps:.1f} annotated frames/s displayed"
-    assert figures.delay_percentile(50) < 1000
+    figures = summarise(loads, posted=0, seconds=1.0, clip_frames=90, fps=30)
+    assert figures.displayed >= 20  # new camera frames, annotated, not one frame shown again and again
     assert all("2 faces" in text and "frames/s analysed" in text for text in said), said
     traces = page.locator("#webcam-timeline .js-plotly-plot .scatterlayer .trace")
     assert traces.count() == 14  # a line per expression of each face
@@ -355,3 +356,33 @@ def test_an_unavailable_model_shows_one_message_and_no_old_result(page, app_url)
     assert not page.locator("#image-output img").count()
     assert page.get_by_text("Error", exact=True).count() == 0  # no red badge on every output
     assert not any(part in page.locator("body").inner_text() for part in (".pth", "python -m fer_demo"))
+
+
+@pytest.mark.parametrize("width", [1366, 390])
+def test_the_real_footage_example_is_honest_about_persons_and_small_faces(browser, app_url, width, request):
+    """Intel's real four-shot clip: five people in the first two shots, tiny faces after. Without
+    the face-recognition weights (offline here) the page says persons are not linked, locks the
+    box, still shows a thumbnail per face, says how many faces were too small, and the timeline
+    holds all five (panels for the longest seen, a strip for all)."""
+    context = browser.new_context(viewport={"width": width, "height": 900 if width > 600 else 844})
+    page = context.new_page()
+    page.set_default_timeout(120_000)
+    try:
+        open_tab(page, app_url, "Video")
+        page.get_by_text("Real footage: 2 to 5 people, four shots (14 s)", exact=True).first.click()
+        status = page.locator("#video-status")
+        status.filter(has_text="Done").wait_for()
+        text = status.inner_text()
+        assert "5 faces" in text and "not linked across cuts" in text and "too small to read" in text
+        assert "http" not in text and "/tmp" not in text
+        page.locator("#video-timeline .js-plotly-plot .heatmaplayer").wait_for(state="attached")
+        assert page.locator("#video-persons .thumbnail-item").count() == 5
+        page.get_by_text("Advanced settings").click()
+        box = page.get_by_label("Link tracks into persons (face re-identification)")
+        assert not box.is_checked() and box.is_disabled()
+        timeline = page.locator("#video-timeline").bounding_box()
+        assert timeline["width"] <= width
+    finally:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"real-footage-video-{width}.png"), full_page=True)
+        context.close()

@@ -42,12 +42,13 @@ def test_live_mode_finds_faces_labels_them_and_reports_to_the_server(laptop, liv
     status = page.locator("#webcam-status")
     status.filter(has_text="2 faces").wait_for()  # the summaries reached Python
     before = page.evaluate("({...window.__ferLive})")
-    page.wait_for_timeout(5000)
+    # It keeps drawing and classifying both faces (the speed is bench_live_browser.py's to measure).
+    page.wait_for_function(
+        "([o, c, s]) => __ferLive.overlays >= o + 60 && __ferLive.classifications >= c + 20"
+        " && __ferLive.summariesSent >= s + 2",
+        arg=[before["overlays"], before["classifications"], before["summariesSent"]],
+    )
     after = page.evaluate("({...window.__ferLive})")
-    overlay_fps = (after["overlays"] - before["overlays"]) / 5
-    per_face = (after["classifications"] - before["classifications"]) / 5 / 2
-    assert overlay_fps >= 10, f"{overlay_fps:.1f} overlay frames/s"  # about 29 on this machine
-    assert per_face >= 2, f"{per_face:.1f} classifications/s per face"
     assert after["summariesSent"] > before["summariesSent"] and not after["errors"]
     assert "frames/s analysed" in status.inner_text()
     traces = page.locator("#webcam-timeline .js-plotly-plot .scatterlayer .trace")
