@@ -94,11 +94,11 @@ def person_name(result: VideoResult, person: int) -> str:
 
 def summary_table(result: VideoResult) -> pd.DataFrame:
     """The per-person table; without linking, a row per face named by its track, as drawn."""
+    if not result.linked:  # one track each: the track id, as drawn
+        rows = [{**row, "face": row["tracks"][0]} for row in result.summary]
+        return table_frame(rows, ["face", *SUMMARY_COLUMNS[2:]])
     rows = [{**row, "tracks": ", ".join(map(str, row["tracks"]))} for row in result.summary]
-    if result.linked:
-        return table_frame(rows, SUMMARY_COLUMNS)
-    rows = [{**row, "face": row["tracks"]} for row in rows]
-    return table_frame(rows, ["face", *SUMMARY_COLUMNS[2:]])
+    return table_frame(rows, SUMMARY_COLUMNS)
 
 
 def link_choice(studio: Studio) -> dict:
@@ -284,6 +284,8 @@ def build_video_tab(studio: Studio, jobs: VideoJobs) -> gr.Video:
     def person_sampler(link: bool, progress: gr.Progress) -> tuple[TrackSamples | None, str]:
         """The re-identification sampler, or None and why persons are tracks this time."""
         if not link:
+            if not studio.zoo.embedder_availability().available:  # the box was locked: say why
+                return None, NO_REID
             return None, "Linking tracks into persons is off: each track is reported as a face."
         try:
             return TrackSamples(studio.zoo.get_embedder(download_progress(progress)).embed), ""
