@@ -42,7 +42,8 @@ LIVE_POINTS = 60  # per face and line: one a second over a minute, plenty for a 
 LIVE_PANELS = 2
 LIVE_STRIP_ROWS = 8
 ON_SCREEN_SECONDS = 1.5  # a face seen this recently is on screen now
-LIVE_SHAPE = TimelineShape(1, panel_px=110, row_px=16, gap_px=40, margin=(45, 10, 30, 30))
+# The top margin leaves the first panel's title clear of Gradio's label over the chart.
+LIVE_SHAPE = TimelineShape(1, panel_px=110, row_px=20, gap_px=40, margin=(45, 10, 56, 30))
 
 
 def _values(rows: Sequence[dict], key: str, decimals: int) -> list[float | None]:
@@ -126,6 +127,8 @@ class LiveTimeline:
         )  # fmt: skip
         for annotation in figure.layout.annotations:
             annotation.font = {"size": 12}
+        if strip:  # every face's row labelled, none skipped for room
+            figure.update_yaxes(tickfont={"size": 10}, row=panels + 1, col=1)
         return figure
 
     def render(self, groups: dict[int, Sequence[dict]], start: float, end: float) -> str:
@@ -152,8 +155,8 @@ class LiveTimeline:
             heatmap.pop("text", None)
             figure["data"][-1] = heatmap
             more = len(groups) - len(strip)
-            earlier = f" ({more} more face{'s' if more > 1 else ''} left earlier)" if more else ""
-            titles.append(f"Top expression, last minute{earlier}")
+            earlier = f"; {more} more left earlier" if more else ""  # short: whole on a phone
+            titles.append(f"Top expression{earlier}")
         layout["annotations"] = [
             {**annotation, "text": text}
             for annotation, text in zip(layout["annotations"], titles, strict=True)

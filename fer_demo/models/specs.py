@@ -137,7 +137,7 @@ EMO_AFFECTNET_STATIC_FILE = "FER_static_ResNet50_AffectNet.pt"
 
 MINI_XCEPTION = ModelSpec(
     name="mini_xception",
-    display_name="Mini-Xception FER2013 (embedded, offline)",
+    display_name="Mini-Xception FER2013 (embedded)",  # short: whole in a phone's model menu
     browser=True,
     family="FER2013 mini-Xception",
     architecture="mini_xception",

@@ -98,6 +98,7 @@ PAGE_CSS = """
 @media (max-width: 640px) {
   .js-plotly-plot .modebar-container { top: 30px !important; }
   #image-input, #image-output { height: 300px !important; }
+  .wrap-inner input { font-size: 14px !important; }  /* a model's name whole in its menu */
 }
 #webcam-timeline .modebar-container, #webcam-plane .modebar-container { display: none !important; }
 #image-why-maps .grid-wrap { min-height: 0 !important; max-height: none !important; padding-top: 32px; }

@@ -193,7 +193,8 @@ def test_models_tab_lists_every_model_with_its_status(page, app_url):
 @pytest.mark.parametrize("tab", ["Image", "Video", "Webcam", "About the models"])
 def test_every_tab_is_readable_at_phone_width(phone, app_url, tab):
     open_tab(phone, app_url, tab)
-    phone.wait_for_timeout(500)
+    phone.get_by_role("tabpanel").first.wait_for()  # the tab is rendered
+    phone.wait_for_load_state("networkidle")
     overflow = phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 1  # nothing wider than the screen: no sideways scrolling
 

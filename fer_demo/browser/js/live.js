@@ -330,12 +330,14 @@ class LiveView {
       threshold: detector.threshold, iou: detector.overlap, minSize: detector.min_face, boxFit: detector.box_fit,
     };
     const found = [];
-    // The whole frame; one tile of it, in turn, for faces too small to see whole; close-ups of the
-    // small faces being tracked (new ones and the longest unseen first).
+    // The whole frame, then in turn: close-ups of the small faces being tracked (new ones and the
+    // longest unseen first), or one tile of the frame for faces too small to see whole. Taking
+    // turns keeps the detector's cost near what two faces cost before a crowd could be seen.
+    const turn = this.debug.detections % 2;
     const tiles = scanTiles(width, height);
-    const tile = tiles[this.debug.detections % tiles.length];
-    const closer = closeUps(this.tracker.tracks, width, height);
-    for (const fit of [letterbox(width, height), tile, ...closer]) {
+    const tile = turn ? tiles[((this.debug.detections - 1) / 2) % tiles.length] : null;
+    const closer = turn ? [] : closeUps(this.tracker.tracks, width, height);
+    for (const fit of [letterbox(width, height), ...(tile ? [tile] : []), ...closer]) {
       this.squareContext.fillStyle = "#000";
       this.squareContext.fillRect(0, 0, DETECTOR_SIDE, DETECTOR_SIDE);
       this.squareContext.drawImage(this.frame, ...fit.source, ...fit.target);
