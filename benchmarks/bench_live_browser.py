@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from benchmarks.running_app import cap_cpu, cpu_seconds, start_app, write_random_weights  # noqa: E402
 from fer_demo.browser.vendor import local_folder, vendor_runtime  # noqa: E402
-from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS  # noqa: E402
+from tests.browser.conftest import CHROMIUM, launch_with_camera  # noqa: E402
 from tests.webcam_meter import write_camera_clip  # noqa: E402
 
 DEFAULT_MODELS = "mini_xception,enet_b0_8_best_afew"
@@ -140,10 +140,7 @@ def main() -> None:
             server, url = start_app(weights, tmp / f"{model}.log", env)
             try:
                 with sync_playwright() as playwright:
-                    browser = playwright.chromium.launch(
-                        executable_path=CHROMIUM, headless=True,
-                        args=[*CHROMIUM_FLAGS, f"--use-file-for-fake-video-capture={camera}"],
-                    )  # fmt: skip
+                    browser = launch_with_camera(playwright, camera)
                     figures = live_page(browser, url, model, args.seconds, server.pid, faces)
                     browser.close()
             finally:

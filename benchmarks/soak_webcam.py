@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from benchmarks.running_app import cpu_seconds, start_app  # noqa: E402
 from fer_demo.browser.vendor import local_folder, vendor_runtime  # noqa: E402
-from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS  # noqa: E402
+from tests.browser.conftest import CHROMIUM, launch_with_camera  # noqa: E402
 from tests.real_footage import crowd_frames  # noqa: E402
 from tests.synthetic_video import write_y4m  # noqa: E402
 
@@ -79,10 +79,7 @@ def main() -> None:
         results = {}
         try:
             with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(
-                    executable_path=CHROMIUM, headless=True,
-                    args=[*CHROMIUM_FLAGS, f"--use-file-for-fake-video-capture={camera}"],
-                )  # fmt: skip
+                browser = launch_with_camera(playwright, camera)
                 context = browser.new_context(viewport={"width": 1366, "height": 768})
                 context.grant_permissions(["camera"])
                 page = context.new_page()

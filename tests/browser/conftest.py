@@ -111,7 +111,7 @@ def playwright():
 def browser(playwright, tmp_path_factory):
     # Two faces at 30 fps, each frame's index in a barcode (tests/webcam_meter.py), looping every 3 s.
     camera = write_camera_clip(tmp_path_factory.mktemp("camera") / "faces.y4m", seconds=3.0)
-    browser = _launch(playwright, camera)
+    browser = launch_with_camera(playwright, camera)
     yield browser
     browser.close()
 
@@ -152,7 +152,8 @@ def phone(browser, request, server_log):
     yield from _open_page(browser, request, server_log, 390, 844)
 
 
-def _launch(playwright, camera: Path):
+def launch_with_camera(playwright, camera: Path):
+    """Headless Chromium whose fake camera plays ``camera`` (a Y4M file)."""
     return playwright.chromium.launch(
         executable_path=CHROMIUM,
         headless=True,
@@ -168,7 +169,7 @@ def crowd_browser(playwright, tmp_path_factory):
     from ..synthetic_video import write_y4m
 
     camera = write_y4m(tmp_path_factory.mktemp("crowd") / "crowd.y4m", crowd_frames(116), fps=25)
-    browser = _launch(playwright, camera)
+    browser = launch_with_camera(playwright, camera)
     yield browser
     browser.close()
 
