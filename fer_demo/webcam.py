@@ -112,6 +112,19 @@ class WebcamSession:
         self._recent: deque[float] = deque()  # times of the frames of the last ``rate_window`` seconds
         self._notice: str | None = None  # a one-off event to show with the next status
         self._timeline, self._plane = LiveTimeline(), LiveCircumplex()
+        self._source: str | None = None  # "server" or "browser": who analyses the frames now
+
+    def _use_source(self, source: str) -> None:
+        """Switching between the server and the live page starts a new timeline: their clocks
+        differ (the page's seconds, the server's monotonic clock). The CSV keeps every row."""
+        if self._source is not None and source != self._source:
+            self.start = None
+            self.history.clear()
+            self._recent.clear()
+            self._found = self._faces_said = None
+            self._redraw_now()
+            self._notice = "Mode changed: a new timeline starts."
+        self._source = source
 
     # ---- the step -------------------------------------------------------------------------------
     def step(
@@ -146,6 +159,7 @@ class WebcamSession:
         detection: DetectionOptions | None,
         pace: float,
     ) -> WebcamUpdate:
+        self._use_source("server")
         if self.start is None:
             self.start = now
         time = now - self.start
@@ -173,10 +187,12 @@ class WebcamSession:
         """Record frames the page analysed itself (live mode): same CSV, history and plots.
 
         Frame times are the page's seconds; the first frame after a start or a reset is time 0.
+        The model is the page's: no analyzer is built here (one is, if the server mode follows).
         ``detection`` is what the page was told to apply: a face under its threshold is not
         recorded, whatever a page sends. The status counts the boxes the page drew in most of
         the summary's frames, so it agrees with the picture (a face is boxed before its label).
         """
+        self._use_source("browser")
         if model_name != self.model_name:
             switched = self.model_name is not None
             self.model_name, self.temporal_model = model_name, None
@@ -274,9 +290,13 @@ class WebcamSession:
 
     def _choose_model(self, model_name: str, temporal_model: str | None) -> None:
         """Build the analyzer for a newly chosen model: its tracks and buffers start empty."""
-        if (model_name, temporal_model) == (self.model_name, self.temporal_model):
+        built = self.analyzer is not None or self.model_problem is not None  # the live page names models too
+        if (model_name, temporal_model) == (self.model_name, self.temporal_model) and built:
             return
-        switched = self.model_name is not None
+        switched = self.model_name is not None and (model_name, temporal_model) != (
+            self.model_name,
+            self.temporal_model,
+        )
         self.model_name, self.temporal_model = model_name, temporal_model
         self.history.clear()  # one model's timeline at a time; the CSV keeps every model's rows
         self._redraw_now()

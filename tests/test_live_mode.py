@@ -242,3 +242,23 @@ def test_the_runtime_comes_from_the_cdn_with_pinned_hashes_or_from_a_checked_fol
         runtime_assets(assets, local)
     page = LivePage(assets, local)  # the app still starts, and says why live mode cannot run
     assert "runtime is not available" in page.problem
+
+
+def test_the_server_mode_works_after_the_live_mode_in_the_same_session(studio, tmp_path):
+    """The soak found it: live summaries set the session's model without an analyzer, so the
+    server mode that followed in the same tab analysed nothing."""
+    from .synthetic_video import webcam_frames
+
+    session = WebcamSession(studio.stream_analyzer, tmp_path / "live.csv")
+    session.add_browser_frames(live_frames([(2, 2)] * 10), "mini_xception")
+    frames = list(webcam_frames(40, both=True))
+    updates = []
+    for i, frame in enumerate(frames):
+        updates.append(session.step(frame, "mini_xception", 500.0 + i / 10))
+        session.analyzer.wait_for_detection(timeout=60)  # a detector faster than the camera
+    statuses = [u.status for u in updates if u.status]
+    assert not any("unavailable" in text for text in statuses), statuses
+    assert any("2 faces" in text for text in statuses), statuses
+    times = [row["time"] for row in session.history]
+    assert times and max(times) < 10  # the server's own clock from the switch, not the page's
+    session.close()
