@@ -198,7 +198,7 @@ def test_models_tab_lists_every_model_with_its_status(page, app_url):
 def test_every_tab_is_readable_at_phone_width(phone, app_url, tab):
     open_tab(phone, app_url, tab)
     phone.get_by_role("tabpanel").first.wait_for()  # the tab is rendered
-    phone.wait_for_load_state("networkidle")
+    phone.evaluate("() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
     overflow = phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 1  # nothing wider than the screen: no sideways scrolling
 
