@@ -140,14 +140,11 @@ class CsvLog:
         self._writer = csv.writer(self._handle)
         self._writer.writerow(self.columns)
         # Each column's float format, found once: a live crowd writes hundreds of rows a second.
-        self._formats = [f"{{:.{decimals(column)}f}}".format for column in self.columns]
+        self._cells = [(column, f"{{:.{decimals(column)}f}}".format) for column in self.columns]
 
     def write(self, rows: list[dict]) -> None:
         """Rows as :func:`fixed` writes them (fixed decimals, None empty); unknown keys are ignored."""
-        pairs = list(zip(self.columns, self._formats, strict=True))
-        self._writer.writerows(
-            [_cell(row.get(column), form) for column, form in pairs] for row in rows
-        )
+        self._writer.writerows([_cell(row.get(column), form) for column, form in self._cells] for row in rows)
 
     def flush(self) -> None:
         self._handle.flush()

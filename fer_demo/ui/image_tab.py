@@ -7,6 +7,7 @@ import threading
 import time
 from collections import OrderedDict
 from concurrent.futures import Future
+from pathlib import Path
 
 import gradio as gr
 
@@ -64,6 +65,11 @@ def analysis_summary(count: int, display_name: str, elapsed: float) -> str:
 def with_notes(summary: str, notes: tuple[str, ...]) -> str:
     """The summary line followed by what the user should know about how the file was read."""
     return "\n\n".join([summary, *(f"Note: {note}" for note in notes)])
+
+
+def _files_exist(result: tuple) -> bool:
+    """Whether a result's CSV and JSON downloads are still on disk (export folders are purged)."""
+    return all(path is None or Path(path).is_file() for path in result[4:6])
 
 
 def build_image_tab(studio: Studio) -> tuple[gr.Image, gr.Button]:
@@ -298,7 +304,9 @@ def build_image_tab(studio: Studio) -> tuple[gr.Image, gr.Button]:
         session = getattr(request, "session_hash", None) or ""
         with last_lock:
             if session in last and last[session][0] == asked:
-                return last[session][1].result()
+                shared = last[session][1]
+                if not shared.done() or _files_exist(shared.result()):  # a purged download is made again
+                    return shared.result()
             future: Future = Future()
             last[session] = (asked, future)
             last.move_to_end(session)
