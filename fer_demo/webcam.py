@@ -9,6 +9,7 @@ the benchmark drive exactly what the webcam tab runs.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time as clock
@@ -252,8 +253,9 @@ class WebcamSession:
 
     def circumplex(self, time: float) -> str:
         """The valence/arousal circumplex with the last ``trail_seconds`` of each face, as Plotly JSON."""
-        recent = [r for r in self.history if r["time"] >= time - self.settings.trail_seconds]
-        return self._plane.render(by_face(recent))
+        since = time - self.settings.trail_seconds
+        recent = list(itertools.takewhile(lambda r: r["time"] >= since, reversed(self.history)))
+        return self._plane.render(by_face(reversed(recent)))  # the newest few s of a minute's records
 
     def _redraw_now(self) -> None:
         """Status and both plots on the next frame (a restart, a new model)."""

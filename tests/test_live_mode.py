@@ -5,8 +5,11 @@ from __future__ import annotations
 import csv
 import json
 import math
+import shutil
+import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
@@ -24,6 +27,7 @@ from fer_demo.models.specs import MODEL_SPECS
 from fer_demo.ui.live_view import read_summary
 from fer_demo.webcam import WebcamSession
 
+PIPELINE_JS = Path(__file__).resolve().parents[1] / "fer_demo" / "browser" / "js" / "pipeline.js"
 BROWSER_MODELS = [name for name, spec in MODEL_SPECS.items() if spec.browser]
 
 
@@ -49,17 +53,22 @@ def test_the_page_gets_each_models_preprocessing_from_its_spec(name):
 
 
 # ---- summaries from the page ---------------------------------------------------------------------
-def face(face_id=1, p=None, box=(10, 20, 110, 140), v=None, a=None, score=0.9) -> dict:
-    return {"id": face_id, "box": list(box), "score": score, "p": p or [1 / 7] * 7, "v": v, "a": a}
+def face(face_id=1, p=None, box=(10, 20, 110, 140), v=None, a=None, score=0.9) -> list:
+    """A face as the page sends it (``pipeline.js``'s ``summaryFace``)."""
+    return [face_id, score, *box, *(p or [1 / 7] * 7), *([] if v is None else [v, a])]
+
+
+def frame(t, faces, n=None) -> list:
+    return [t, len(faces) if n is None else n, faces]
 
 
 def summary(frames, model="mini_xception") -> dict:
-    return {"model": model, "frames": frames}
+    return {"model": model, "frames": json.dumps(frames)}
 
 
 def test_a_summary_becomes_face_results_in_canonical_labels():
     p = [0.1, 0.5, 0.1, 0.1, 0.1, 0.05, 0.05]
-    model, frames = read_summary(summary([{"t": 1.5, "faces": [face(3, p)]}, {"t": 1.6, "faces": []}]))
+    model, frames = read_summary(summary([frame(1.5, [face(3, p)]), frame(1.6, [])]))
     assert model == "mini_xception" and [f.time for f in frames] == [1.5, 1.6]
     (result,) = frames[0].faces
     assert result.face == 3 and result.box == (10.0, 20.0, 110.0, 140.0)
@@ -70,8 +79,8 @@ def test_a_summary_becomes_face_results_in_canonical_labels():
 
 def test_valence_and_arousal_come_with_a_model_that_has_them():
     model = "enet_b0_8_va_mtl"
-    (frame,) = read_summary(summary([{"t": 0, "faces": [face(p=[1 / 8] * 8, v=0.25, a=-0.5)]}], model))[1]
-    assert (frame.faces[0].valence, frame.faces[0].arousal) == (0.25, -0.5)
+    (first,) = read_summary(summary([frame(0, [face(p=[1 / 8] * 8, v=0.25, a=-0.5)])], model))[1]
+    assert (first.faces[0].valence, first.faces[0].arousal) == (0.25, -0.5)
 
 
 @pytest.mark.parametrize(
@@ -82,20 +91,28 @@ def test_valence_and_arousal_come_with_a_model_that_has_them():
         {"model": "mini_xception"},  # no frames
         summary([]) | {"model": "emonet_8"},  # a model the browser does not run
         summary([]) | {"model": "../../etc/passwd"},
-        summary([{"t": 0, "faces": []}] * 121),  # too many frames
-        summary([{"t": 0, "faces": [face(i + 1) for i in range(MAX_FACES + 1)]}]),  # too many faces
-        summary([{"t": 0, "faces": [face(1)], "n": 0}]),  # fewer boxes drawn than faces classified
-        summary([{"t": 0, "faces": [], "n": MAX_FACES + 1}]),
-        summary([{"t": math.nan, "faces": []}]),
-        summary([{"t": 2, "faces": []}, {"t": 1, "faces": []}]),  # time goes back
-        summary([{"t": 0, "faces": [face(p=[1 / 8] * 8)]}]),  # 8 probabilities for a 7-class model
-        summary([{"t": 0, "faces": [face(p=[0.9] * 7)]}]),  # do not sum to 1
-        summary([{"t": 0, "faces": [face(p=[2.0] + [0.0] * 6)]}]),
-        summary([{"t": 0, "faces": [face(box=(0, 0, 1e9, 1))]}]),
-        summary([{"t": 0, "faces": [face(face_id=True)]}]),  # a boolean is not a number
-        summary([{"t": 0, "faces": [face(face_id=0)]}]),
-        summary([{"t": 0, "faces": [face() | {"box": "0,0,1,1"}]}]),
-        summary([{"t": 0, "faces": [face(p=[1 / 8] * 8, v=3, a=0)]}], "enet_b0_8_va_mtl"),
+        summary([frame(0, [])] * 121),  # too many frames
+        summary([frame(0, [face(i + 1) for i in range(MAX_FACES + 1)])]),  # too many faces
+        summary([frame(0, [face(1)], n=0)]),  # fewer boxes drawn than faces classified
+        summary([frame(0, [], n=MAX_FACES + 1)]),
+        summary([frame(math.nan, [])]),
+        summary([frame(2, []), frame(1, [])]),  # time goes back
+        summary([frame(0, [face(p=[1 / 8] * 8)])]),  # 8 probabilities for a 7-class model
+        summary([frame(0, [face(p=[0.9] * 7)])]),  # do not sum to 1
+        summary([frame(0, [face(p=[2.0] + [0.0] * 6)])]),
+        summary([frame(0, [face(box=(0, 0, 1e9, 1))])]),
+        summary([frame(0, [face(face_id=True)])]),  # a boolean is not a number
+        summary([frame(0, [face(face_id=0)])]),
+        summary([frame(0, [[*face()[:2], "0,0,1,1", *face()[6:]]])]),  # a string among numbers
+        summary([frame(0, [{"id": 1}])]),  # a face must be a list
+        summary([frame(0, [face(), [*face(), 0.5]])]),  # a value too many
+        summary([frame(0, [face(), face(p=[None] * 7)])]),
+        summary([[0, 0]]),  # a frame of two items
+        {"model": "mini_xception", "frames": [frame(0, [face()])]},  # not the JSON text
+        {"model": "mini_xception", "frames": "[[0, 1, [[1, 0.9"},  # cut short
+        {"model": "mini_xception", "frames": "[" * 100_000 + "]" * 100_000},  # nested too deep
+        {"model": "mini_xception", "frames": " " * 2_000_001 + "[]"},  # too long
+        summary([frame(0, [face(p=[1 / 8] * 8, v=3, a=0)])], "enet_b0_8_va_mtl"),
     ],
 )
 def test_a_hostile_summary_is_refused_with_a_message(payload):
@@ -103,12 +120,47 @@ def test_a_hostile_summary_is_refused_with_a_message(payload):
         read_summary(payload)
 
 
+SUMMARY_FACE_JS = """
+import { summaryFace } from PIPELINE;
+const [models, output] = JSON.parse(process.argv[2]);
+const box = { x1: 10.04, y1: 20.06, x2: 110.5, y2: 140.25, score: 0.987654 };
+const frames = models.map((model, i) => [i, 1, [summaryFace(7, box, output[model.name], model)]]);
+console.log(JSON.stringify(frames.map((f) => JSON.stringify([f]))));
+"""
+
+
+@pytest.mark.parametrize("name", ["mini_xception", "enet_b0_8_va_mtl"])
+def test_the_faces_the_page_writes_are_what_the_server_reads(tmp_path, name):
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("Node.js is not installed")
+    spec = MODEL_SPECS[name]
+    exported = model_json(spec)
+    p = np.linspace(1, 2, len(exported["canonical_order"]))
+    probabilities = dict(zip(exported["canonical_order"], (p / p.sum()).tolist(), strict=True))
+    output = {"probabilities": probabilities, "valence": 1.3, "arousal": -0.25}  # valence past the edge
+    script = tmp_path / "summary.mjs"
+    script.write_text(SUMMARY_FACE_JS.replace("PIPELINE", json.dumps(PIPELINE_JS.as_uri())))
+    answer = subprocess.run([node, str(script), json.dumps([[exported], {name: output}])],
+                            capture_output=True, text=True, check=True, timeout=60)  # fmt: skip
+    (text,) = json.loads(answer.stdout)
+    _, (first,) = read_summary({"model": name, "frames": text})
+    (result,) = first.faces
+    assert result.face == 7 and result.box == (10.0, 20.1, 110.5, 140.3) and result.score == 0.9877
+    assert result.probabilities == pytest.approx(probabilities, abs=1e-5)
+    assert result.top_label == exported["canonical_order"][-1]
+    if spec.has_valence_arousal:
+        assert (result.valence, result.arousal) == (1.0, -0.25)
+    else:
+        assert result.valence is None
+
+
 def test_summaries_fill_the_same_csv_timeline_and_status_as_the_server_path(tmp_path):
     session = WebcamSession(lambda *args: None, tmp_path / "live.csv")
     p = [0.05, 0.6, 0.1, 0.1, 0.05, 0.05, 0.05]
     frames = [
         BrowserFrame(100.0 + i / 30, ()) if i < 3 else
-        BrowserFrame(100.0 + i / 30, parse_summary(summary([{"t": 1, "faces": [face(1, p), face(2, p)]}]),
+        BrowserFrame(100.0 + i / 30, parse_summary(summary([frame(1, [face(1, p), face(2, p)])]),
                                                    MODEL_SPECS["mini_xception"])[0].faces)
         for i in range(45)
     ]  # fmt: skip
@@ -135,7 +187,7 @@ def live_frames(counts: list[tuple[int, int]], start: float = 0.0, score: float 
     frames = []
     for i, (classified, drawn) in enumerate(counts):
         payload = summary(
-            [{"t": 1, "faces": [face(k + 1, p, score=score) for k in range(classified)], "n": drawn}]
+            [frame(1, [face(k + 1, p, score=score) for k in range(classified)], n=drawn)]
         )
         frames.append(BrowserFrame(start + i / 10, parse_summary(payload, spec)[0].faces, drawn))
     return frames

@@ -5,7 +5,7 @@
 // No frame leaves the device: once a second the page sends the server only the numbers.
 import {
   DETECTOR_SIDE, Tracker, blazefaceAnchors, closeUps, cropRect, decodeFaces, detectorInput, interpret,
-  letterbox, placeLabels, prepareInput, scanTiles, smooth, weightedNms, wholeInTile,
+  letterbox, placeLabels, prepareInput, scanTiles, smooth, summaryFace, weightedNms, wholeInTile,
 } from "./pipeline.js";
 
 const COLOURS = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#9a6324"];
@@ -398,21 +398,15 @@ class LiveView {
   }
 
   record(time, tracks) {
-    const order = this.classifierModel?.canonical_order ?? [];
+    const model = this.classifierModel;
     const faces = [];
     for (const track of tracks.slice(0, this.config.max_faces)) { // the server refuses more
       const output = this.outputs.get(track.id)?.result;
-      if (!output) continue;
-      const { x1, y1, x2, y2, score } = track.box;
-      faces.push({
-        id: track.id, box: [x1, y1, x2, y2].map((v) => Math.round(v * 10) / 10), score: Math.round(score * 1e4) / 1e4,
-        p: order.map((label) => Math.round(output.probabilities[label] * 1e5) / 1e5),
-        v: output.valence, a: output.arousal,
-      });
+      if (output && model) faces.push(summaryFace(track.id, track.box, output, model));
     }
-    this.rows.push({ t: Math.round(time * 1e4) / 1e4, faces, n: Math.min(tracks.length, this.config.max_faces) });
+    this.rows.push([Math.round(time * 1e4) / 1e4, Math.min(tracks.length, this.config.max_faces), faces]);
     if (this.rows.length > 100) this.rows.splice(0, this.rows.length - 100);
-    this.debug.faces = faces.map((face) => ({ id: face.id, label: this.topLabel(face.id)?.label }));
+    this.debug.faces = faces.map(([id]) => ({ id, label: this.topLabel(id)?.label }));
   }
 
   topLabel(id) {
@@ -461,7 +455,8 @@ class LiveView {
   // ---- the server's share: numbers for the timeline and the CSV --------------------------------
   sendSummary() {
     if (!this.rows?.length || !this.classifierModel) return;
-    this.hooks.summary({ model: this.classifierModel.name, frames: this.rows.splice(0) });
+    // One string: Gradio walks every list of an event's data (summary.py says why).
+    this.hooks.summary({ model: this.classifierModel.name, frames: JSON.stringify(this.rows.splice(0)) });
     this.debug.summariesSent += 1;
   }
 }

@@ -481,3 +481,19 @@ export function smooth(previous, current, dt, tau) {
   }
   return { probabilities, valence: mix(previous.valence, current.valence), arousal: mix(previous.arousal, current.arousal) };
 }
+
+/**
+ * One face of a summary, as fer_demo/browser/summary.py reads it:
+ * [id, score, x1, y1, x2, y2, p (canonical order)..., valence, arousal], the last two only for a
+ * model that has them (clamped to the circumplex, as the server refuses anything outside it).
+ */
+export function summaryFace(id, box, output, model) {
+  const round = (v, digits) => Math.round(v * 10 ** digits) / 10 ** digits;
+  const face = [id, round(box.score, 4), ...[box.x1, box.y1, box.x2, box.y2].map((v) => round(v, 1)),
+    ...model.canonical_order.map((label) => round(output.probabilities[label], 5))];
+  if (model.has_valence_arousal) {
+    const clamp = (v) => round(Math.min(1, Math.max(-1, v ?? 0)), 4);
+    face.push(clamp(output.valence), clamp(output.arousal));
+  }
+  return face;
+}
