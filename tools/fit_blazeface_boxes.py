@@ -9,13 +9,21 @@ box to MTCNN's: centre shift (dx, dy) in box sizes and side scales (sw, sh),
 the medians over every face of the example photos, each at several sizes and
 mirrored. Prints the values for ``LiveSettings.box_fit`` in
 ``fer_demo/browser/page.py`` and how far the fitted boxes land from MTCNN's.
-This re-implements the page's decoding in Python for the fit only.
+The detector runs here, but its outputs are decoded by the page's own code
+(``letterbox`` and ``decodeFaces`` of ``fer_demo/browser/js/pipeline.js``, run
+by Node): the fit is of the very boxes the page finds, and BlazeFace's decoding
+is written once. Needs Node.js.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import json
+import shutil
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -24,38 +32,75 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from fer_demo.browser.page import DETECTOR  # noqa: E402
+from fer_demo.browser.page import DETECTOR, LiveSettings  # noqa: E402
 from fer_demo.faces import FaceDetector  # noqa: E402
 
-SIDE = 128
+PIPELINE_JS = ROOT / "fer_demo" / "browser" / "js" / "pipeline.js"
+# The page's letterbox fits for {"sizes"}, or its faces for {"outputs", "options"}: float32 arrays
+# travel as base64, so Node decodes exactly what onnxruntime gave.
+PAGE_JS = """
+import { blazefaceAnchors, decodeFaces, letterbox } from PIPELINE;
+const floats = (text) => new Float32Array(new Uint8Array(Buffer.from(text, "base64")).buffer);
+let input = "";
+process.stdin.setEncoding("utf8");
+process.stdin.on("data", (chunk) => (input += chunk));
+process.stdin.on("end", () => {
+  const { sizes, outputs, options } = JSON.parse(input);
+  const anchors = blazefaceAnchors();
+  const answer = sizes
+    ? sizes.map(([w, h]) => letterbox(w, h))
+    : outputs.map(({ size: [w, h], regressors, logits }) =>
+      decodeFaces(floats(regressors), floats(logits), anchors, letterbox(w, h), options));
+  process.stdout.write(JSON.stringify(answer));
+});
+"""
+LIVE = LiveSettings()
+# BlazeFace's own boxes (no box fit: they are what is fitted), every size, the page's score and merging.
+DECODING = {"threshold": LIVE.detector_threshold, "iou": LIVE.detector_overlap, "minSize": 0,
+            "boxFit": {"dx": 0, "dy": 0, "sw": 1, "sh": 1}}  # fmt: skip
 
 
-def anchors() -> np.ndarray:
-    centres = [((x + 0.5) / grid, (y + 0.5) / grid)
-               for grid, per_cell in ((16, 2), (8, 6)) for y in range(grid) for x in range(grid)
-               for _ in range(per_cell)]  # fmt: skip
-    return np.asarray(centres, np.float32)
+class Page:
+    """The live page's pipeline.js, asked through Node (JSON over stdin and stdout)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.node = shutil.which("node")
+        if self.node is None:
+            raise SystemExit("Node.js is needed: the page's own code decodes the detector's outputs")
+        self.script = folder / "page.mjs"
+        self.script.write_text(PAGE_JS.replace("PIPELINE", json.dumps(PIPELINE_JS.as_uri())))
+
+    def ask(self, request: dict) -> list:
+        answer = subprocess.run([self.node, str(self.script)], input=json.dumps(request), capture_output=True,
+                                text=True, check=True, timeout=600)  # fmt: skip
+        return json.loads(answer.stdout)
 
 
-def blazeface(session: ort.InferenceSession, image: Image.Image) -> list[np.ndarray]:
-    """Boxes (cx, cy, w, h) in image pixels with score > 0.5, the strongest per face (plain NMS)."""
-    scale = SIDE / max(image.size)
-    w, h = round(image.width * scale), round(image.height * scale)
-    left, top = (SIDE - w) // 2, (SIDE - h) // 2
-    square = Image.new("RGB", (SIDE, SIDE))
+def as_text(array: np.ndarray) -> str:
+    return base64.b64encode(np.ascontiguousarray(array, "<f4").tobytes()).decode()
+
+
+def detector_outputs(session: ort.InferenceSession, image: Image.Image, fit: dict) -> dict:
+    """BlazeFace's raw outputs on ``image`` letterboxed as the page does (``fit``: its letterbox)."""
+    left, top, w, h = fit["target"]
+    square = Image.new("RGB", (fit["side"], fit["side"]))
     square.paste(image.resize((w, h), Image.BILINEAR), (left, top))
     pixels = np.asarray(square, np.float32) / 127.5 - 1
     regressors, logits = session.run(None, {"input": pixels.transpose(2, 0, 1)[None]})
-    keep = np.flatnonzero(logits[0, :, 0] > 0)  # sigmoid > 0.5
-    order = keep[np.argsort(-logits[0, keep, 0])]
-    boxes = []
-    for i in order:
-        r, (ax, ay) = regressors[0, i], anchors()[i]
-        cx, cy = (ax * SIDE + r[0] - left) / scale, (ay * SIDE + r[1] - top) / scale
-        box = np.asarray([cx, cy, r[2] / scale, r[3] / scale])
-        if all(np.hypot(*(box[:2] - b[:2])) > b[2] / 2 for b in boxes):
-            boxes.append(box)
-    return boxes
+    return {"size": image.size, "regressors": as_text(regressors[0]), "logits": as_text(logits[0, :, 0])}
+
+
+def centre_size(face: dict) -> np.ndarray:
+    x1, y1, x2, y2 = (face[k] for k in ("x1", "y1", "x2", "y2"))
+    return np.asarray([(x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1])
+
+
+def blazeface(page: Page, session: ort.InferenceSession, images: list[Image.Image]) -> list[list[np.ndarray]]:
+    """Each image's faces as the page finds them before its box fit: (cx, cy, w, h) in image pixels."""
+    fits = page.ask({"sizes": [image.size for image in images]})
+    outputs = [detector_outputs(session, image, fit) for image, fit in zip(images, fits, strict=True)]
+    faces = page.ask({"outputs": outputs, "options": DECODING})
+    return [[centre_size(face) for face in found] for found in faces]
 
 
 def variants(path: Path):
@@ -73,15 +118,17 @@ def main() -> None:
     photos = sorted((ROOT / "examples").glob("*.jpg")) + parser.parse_args().photos
     session = ort.InferenceSession(str(DETECTOR), providers=["CPUExecutionProvider"])
     mtcnn = FaceDetector(max_side=640)
+    images = [image for photo in photos for image in variants(photo)]
+    with tempfile.TemporaryDirectory() as folder:
+        page_faces = blazeface(Page(Path(folder)), session, images)
     samples = []
-    for photo in photos:
-        for image in variants(photo):
-            found = mtcnn.detect(np.asarray(image)).boxes
-            for b in blazeface(session, image):
-                for x1, y1, x2, y2 in found:
-                    w, h = x2 - x1, y2 - y1
-                    if abs((x1 + x2) / 2 - b[0]) < w / 3 and abs((y1 + y2) / 2 - b[1]) < h / 3:
-                        samples.append(((x1 + x2) / 2, (y1 + y2) / 2, w, h, *b))
+    for image, faces in zip(images, page_faces, strict=True):
+        found = mtcnn.detect(np.asarray(image)).boxes
+        for b in faces:
+            for x1, y1, x2, y2 in found:
+                w, h = x2 - x1, y2 - y1
+                if abs((x1 + x2) / 2 - b[0]) < w / 3 and abs((y1 + y2) / 2 - b[1]) < h / 3:
+                    samples.append(((x1 + x2) / 2, (y1 + y2) / 2, w, h, *b))
     s = np.asarray(samples)
     fit = {"dx": np.median((s[:, 0] - s[:, 4]) / s[:, 6]), "dy": np.median((s[:, 1] - s[:, 5]) / s[:, 7]),
            "sw": np.median(s[:, 2] / s[:, 6]), "sh": np.median(s[:, 3] / s[:, 7])}  # fmt: skip

@@ -108,9 +108,11 @@ export function weightedNms(candidates, threshold) {
   const left = [...candidates].sort((a, b) => b.score - a.score);
   const kept = [];
   while (left.length) {
-    const best = left[0];
-    const group = left.filter((c) => iou(best, c) > threshold);
-    const rest = left.filter((c) => iou(best, c) <= threshold);
+    // The best is in its own group whatever its IoU with itself: a box of no area (IoU 0) stayed
+    // in ``rest`` and the loop never ended; a NaN box fell out of both and took every face along.
+    const [best, ...others] = left;
+    const group = [best, ...others.filter((c) => iou(best, c) > threshold)];
+    const rest = others.filter((c) => !(iou(best, c) > threshold));
     const total = group.reduce((s, c) => s + c.score, 0);
     const mean = (key) => group.reduce((s, c) => s + c[key] * c.score, 0) / total;
     kept.push({ x1: mean("x1"), y1: mean("y1"), x2: mean("x2"), y2: mean("y2"), score: best.score });
