@@ -22,8 +22,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from fer_demo.models.base import EmotionModel
+from fer_demo.models.loading import ARCHITECTURES, with_fast_backend
 from fer_demo.models.specs import MODEL_SPECS
-from fer_demo.models.zoo import ARCHITECTURES, with_fast_backend
 
 
 def per_face_ms(model: EmotionModel, batch: int, runs: int) -> float:

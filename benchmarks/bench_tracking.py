@@ -32,12 +32,11 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from fer_demo.config import Settings, VideoLimits
+from fer_demo.config import Settings, StreamSettings, VideoLimits
 from fer_demo.errors import ModelUnavailableError
 from fer_demo.faces import FaceDetector
 from fer_demo.models.zoo import ModelZoo
 from fer_demo.persons import DEFAULT_LINK_THRESHOLD, TrackSamples, link_tracks
-from fer_demo.stream import StreamSettings
 from fer_demo.studio import Studio
 from fer_demo.tracking import assign, iou_matrix
 from fer_demo.video import VideoResult, analyze_video

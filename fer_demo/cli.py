@@ -9,13 +9,12 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from fer_demo.config import Settings
-from fer_demo.errors import ModelUnavailableError, UserFacingError
+from fer_demo.config import Settings, StreamSettings
+from fer_demo.errors import UserFacingError
 from fer_demo.faces import DetectionOptions
 from fer_demo.models.specs import FACE_EMBEDDER, MODEL_SPECS, TEMPORAL_SPECS, WeightFile
 from fer_demo.models.weights import WeightStore, hash_matches
 from fer_demo.persons import DEFAULT_LINK_THRESHOLD
-from fer_demo.stream import StreamSettings
 
 
 def all_weight_files() -> dict[str, tuple[WeightFile, ...]]:
@@ -75,28 +74,28 @@ def analyse_video_file(args: argparse.Namespace) -> int:
     """Analyse one video with a progress bar; write the annotated MP4, CSV and JSON."""
     from tqdm import tqdm
 
+    from fer_demo import video_job
     from fer_demo.export import write_csv, write_json
-    from fer_demo.persons import TrackSamples
     from fer_demo.studio import Studio
-    from fer_demo.video import VideoProgress, analyze_video
+    from fer_demo.video import VideoProgress
 
     studio = Studio(Settings.from_env())
-    settings = StreamSettings(
-        detect_every=args.detect_every,
-        smoothing=args.smoothing,
-        temporal_model=args.temporal,
-        detection=DetectionOptions(args.min_confidence, args.min_face_size),
+    job = video_job.VideoJob(
+        model=args.model or studio.default_model(),
+        stream=StreamSettings(
+            detect_every=args.detect_every,
+            smoothing=args.smoothing,
+            temporal_model=args.temporal,
+            detection=DetectionOptions(args.min_confidence, args.min_face_size),
+        ),
+        detect_side=args.detect_side,
+        link_persons=not args.no_persons,
+        link_threshold=args.link_threshold,
     )
-    args.model = args.model or studio.default_model()
-    analyzer = studio.stream_analyzer(args.model, settings, args.detect_side)
-    samples = None
-    if not args.no_persons:
-        try:
-            samples = TrackSamples(studio.zoo.get_embedder().embed)
-        except ModelUnavailableError as error:
-            print(f"note: each track is reported as a face: {error}", file=sys.stderr)
-    events = analyze_video(args.input, analyzer, Path(args.out), studio.settings.video_limits,
-                           samples=samples, link_threshold=args.link_threshold)  # fmt: skip
+    prepared = video_job.prepare(studio, job)
+    if prepared.persons_detail:
+        print(f"note: {prepared.persons_detail}", file=sys.stderr)
+    events = video_job.run(prepared, args.input, Path(args.out), studio.settings.video_limits)
     with tqdm(unit="frame", desc=Path(args.input).name) as bar:
         for event in events:
             if isinstance(event, VideoProgress):
@@ -176,12 +175,15 @@ def analyse_corpus(args: argparse.Namespace) -> int:
     durations = {item.path: video_seconds(item) for item in media}  # from each header: cheap
     summary = RunSummary()
     files = tqdm(total=len(media), unit="file", desc="files", position=0)
-    seconds = tqdm(total=round(sum(durations.values()), 1), unit="s", desc="video", position=1)
+    total_seconds = round(sum(durations.values()), 1)
+    # Over video seconds too when there is video: a photo-only run shows no empty "video" bar.
+    seconds = tqdm(total=total_seconds, unit="s", desc="video", position=1) if total_seconds else None
     completed = {"seconds": 0.0}
 
     def show(done: float) -> None:
-        seconds.n = round(min(done, seconds.total), 1)
-        seconds.refresh()
+        if seconds is not None:
+            seconds.n = round(min(done, seconds.total), 1)
+            seconds.refresh()
 
     def advance(item, share: float) -> None:  # within a file, when the run is in this process
         show(completed["seconds"] + share * durations.get(item.path, 0.0))
@@ -200,7 +202,8 @@ def analyse_corpus(args: argparse.Namespace) -> int:
             tqdm.write(f"failed: {result.source}: {result.error}")
     summary.wall_seconds = time.perf_counter() - started
     files.close()
-    seconds.close()
+    if seconds is not None:
+        seconds.close()
     print(summary.line())
     print(f"results: {Path(args.out) / 'manifest.json'}")
     return 1 if summary.count("failed") else 0

@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from fer_demo.faces import DetectionOptions, FaceDetector
 from fer_demo.labels import CANONICAL_LABELS
-from fer_demo.models.base import EmotionModel
 from fer_demo.pipeline import ImageAnalysis, classify_faces
+
+if TYPE_CHECKING:
+    from fer_demo.models.base import EmotionModel
 
 
 def compare_models(

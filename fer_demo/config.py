@@ -129,3 +129,28 @@ class Settings:
             webcam_side=min(1920, max(160, _env_int("FER_DEMO_WEBCAM_SIDE", base.webcam_side))),
             ort_dir=Path(os.environ["FER_DEMO_ORT_DIR"]) if os.environ.get("FER_DEMO_ORT_DIR") else None,
         )
+
+
+@dataclass(frozen=True)
+class StreamSettings:
+    """Speed/quality knobs of a stream; the defaults keep 720p30 real time on 2 cores."""
+
+    detect_every: int = 10  # frames between detections (1/3 s at 30 fps); tracking fills the gaps
+    # Seconds between detections instead, for streams whose frame rate varies (a webcam); 0: off.
+    detect_interval: float = 0.0
+    smoothing: float = 0.3  # seconds: time constant of per-face exponential smoothing, 0 = off
+    temporal_model: str | None = None  # an EMO-AffectNet LSTM name (TEMPORAL_SPECS), replaces smoothing
+    # Faces are classified at most this often (Hz; 0 = every frame) and keep their last output in
+    # between: expressions change over tenths of a second, and the LSTM samples at 5 Hz anyway.
+    classify_rate: float = 10.0
+    detection: DetectionOptions | None = None  # threshold and minimum face size; None: the detector's
+    min_hits: int = 1  # detections before a face is shown and numbered (FaceTracker)
+    memory: float = 0.0  # seconds a lost face keeps its id (FaceTracker)
+    # Live streams: detect in a background thread (a frame never waits for MTCNN; its result is
+    # applied at the time of the frame it ran on) and classify at most this many known faces per
+    # frame (faces never seen yet are always classified), so no frame is slow. 0: no limit.
+    background_detection: bool = False
+    max_crops: int = 0
+    # Hard cuts (fer_demo.shots): PySceneDetect's content threshold (its default), 0 = off.
+    # A cut ends every track and detection runs on the first frame of the new shot.
+    cut_threshold: float = 27.0

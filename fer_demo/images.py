@@ -239,3 +239,32 @@ def to_uint8(values: np.ndarray) -> tuple[np.ndarray, tuple[str, ...]]:
         note += f" and {bad} pixel{'s' if bad != 1 else ''} with no value (NaN or infinite, set to 0)"
     note += "; they were scaled to 0–255 for analysis."
     return np.clip(np.round(scaled), 0, 255).astype(np.uint8), (note,)
+
+
+def decode_array(array: np.ndarray, max_pixels: int) -> DecodedImage:
+    """An image already in memory (NumPy: gray, RGB or RGBA) as the pipeline needs it.
+
+    Colour must be uint8 RGB(A), as PIL and imageio give it (OpenCV's BGR must be
+    flipped first); one channel may be any integer or float type (rescaled, with a note).
+
+    Raises:
+        InputError: not 2-D gray or H x W x 1/3/4, empty, or over ``max_pixels``.
+    """
+    array = np.asarray(array)
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    shape = "x".join(map(str, array.shape))
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)):
+        raise InputError(
+            f"An image array must be H x W (gray), H x W x 3 (RGB) or H x W x 4 (RGBA); got {shape}."
+        )
+    if array.ndim == 3 and array.dtype != np.uint8:
+        raise InputError(f"A colour image array must be uint8 (0-255); got {array.dtype} ({shape}).")
+    if array.dtype.kind not in "uif":
+        raise InputError(f"An image array must hold numbers; got {array.dtype}.")
+    check_size((array.shape[1], array.shape[0]), max_pixels)
+    notes: tuple[str, ...] = ()
+    if array.ndim == 2 and array.dtype != np.uint8:
+        array, notes = to_uint8(array)
+    pixels, more = to_rgb_array(Image.fromarray(np.ascontiguousarray(array)))
+    return DecodedImage(pixels, 1, (*notes, *more))

@@ -7,12 +7,16 @@ get back is plain data that renders, plots and exports without a model.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from fer_demo.faces import DetectionOptions, FaceDetections, FaceDetector, crop, expand_boxes
 from fer_demo.labels import canonical_label, to_canonical
-from fer_demo.models.base import EmotionModel, Predictions
+from fer_demo.models.predictions import Predictions
+
+if TYPE_CHECKING:
+    from fer_demo.models.base import EmotionModel
 
 
 @dataclass(frozen=True)

@@ -13,41 +13,22 @@ from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from torch import nn
 
-from fer_demo.faces import DetectionOptions, FaceDetector
-from fer_demo.models.base import EmotionModel, Predictions
+from fer_demo.config import StreamSettings
+from fer_demo.faces import FaceDetector
+from fer_demo.models.predictions import Predictions
 from fer_demo.pipeline import FaceResult, face_crops, face_results
 from fer_demo.shots import ShotDetector
 from fer_demo.temporal import ExponentialSmoother, LstmTemporalModel
 from fer_demo.tracking import FaceTracker
 
+if TYPE_CHECKING:
+    from torch import nn
 
-@dataclass(frozen=True)
-class StreamSettings:
-    """Speed/quality knobs of a stream; the defaults keep 720p30 real time on 2 cores."""
-
-    detect_every: int = 10  # frames between detections (1/3 s at 30 fps); tracking fills the gaps
-    # Seconds between detections instead, for streams whose frame rate varies (a webcam); 0: off.
-    detect_interval: float = 0.0
-    smoothing: float = 0.3  # seconds: time constant of per-face exponential smoothing, 0 = off
-    temporal_model: str | None = None  # an EMO-AffectNet LSTM name (TEMPORAL_SPECS), replaces smoothing
-    # Faces are classified at most this often (Hz; 0 = every frame) and keep their last output in
-    # between: expressions change over tenths of a second, and the LSTM samples at 5 Hz anyway.
-    classify_rate: float = 10.0
-    detection: DetectionOptions | None = None  # threshold and minimum face size; None: the detector's
-    min_hits: int = 1  # detections before a face is shown and numbered (FaceTracker)
-    memory: float = 0.0  # seconds a lost face keeps its id (FaceTracker)
-    # Live streams: detect in a background thread (a frame never waits for MTCNN; its result is
-    # applied at the time of the frame it ran on) and classify at most this many known faces per
-    # frame (faces never seen yet are always classified), so no frame is slow. 0: no limit.
-    background_detection: bool = False
-    max_crops: int = 0
-    # Hard cuts (fer_demo.shots): PySceneDetect's content threshold (its default), 0 = off.
-    # A cut ends every track and detection runs on the first frame of the new shot.
-    cut_threshold: float = 27.0
+    from fer_demo.models.base import EmotionModel
 
 
 @dataclass
@@ -68,7 +49,7 @@ class StreamAnalyzer:
         self,
         model: EmotionModel,
         detector: FaceDetector,
-        settings: StreamSettings = StreamSettings(),
+        settings: StreamSettings = StreamSettings(),  # noqa: B008 (frozen)
         lstm: nn.Module | None = None,
     ) -> None:
         if lstm is not None and not model.has_features:

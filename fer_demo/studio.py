@@ -1,16 +1,17 @@
 """The app's shared resources: settings, face detector and model cache.
 
 One :class:`Studio` per process serves every tab, the API and the CLI; it
-holds no per-user state.
+holds no per-user state. Creating one is cheap: torch and the networks are
+imported when a model is first used (a corpus re-run with nothing to do never is).
 """
 
 from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from fer_demo.compare import compare_models
-from fer_demo.config import Settings
+from fer_demo.config import Settings, StreamSettings
 from fer_demo.errors import ModelUnavailableError
 from fer_demo.faces import DetectionOptions, FaceDetector
 from fer_demo.images import decode_image
@@ -19,8 +20,10 @@ from fer_demo.models.specs import MODEL_SPECS, PREFERRED_MODELS
 from fer_demo.models.weights import Availability, Progress
 from fer_demo.models.zoo import ModelZoo
 from fer_demo.pipeline import ImageAnalysis, analyze_image
-from fer_demo.saliency import FaceSaliency, SaliencyExplainer
-from fer_demo.stream import StreamAnalyzer, StreamSettings
+
+if TYPE_CHECKING:
+    from fer_demo.saliency import FaceSaliency, SaliencyExplainer
+    from fer_demo.stream import StreamAnalyzer
 
 
 class Studio:
@@ -53,6 +56,8 @@ class Studio:
         progress: Progress | None = None,
     ) -> StreamAnalyzer:
         """A fresh analyzer for one video or webcam session (its own tracker and history)."""
+        from fer_demo.stream import StreamAnalyzer
+
         model = self.zoo.get(model_name, progress)
         lstm = self.zoo.get_temporal(settings.temporal_model, progress) if settings.temporal_model else None
         detector = self.detector_for(detect_max_side or self.settings.detect_max_side)
@@ -131,6 +136,8 @@ class Studio:
 
     def compare_file(self, path: str | Path, options: DetectionOptions | None = None) -> tuple:
         """Every ready model on the same faces; returns (DecodedImage, [ImageAnalysis])."""
+        from fer_demo.compare import compare_models
+
         models = [self.zoo.get(name) for name in self.ready_models()]
         with self.analysis_slots:
             image = decode_image(path, self.settings.max_image_pixels)
@@ -144,6 +151,8 @@ class Studio:
 
     def explainer(self, model_name: str, progress: Progress | None = None) -> SaliencyExplainer:
         """Grad-CAM for a model: its own copy of the network, made on first use and kept."""
+        from fer_demo.saliency import SaliencyExplainer
+
         model = self.zoo.get(model_name, progress)
         with self._explainers_lock:
             if model_name not in self._explainers:

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
@@ -24,9 +25,11 @@ from fer_demo.durations import duration_text, over_limit_text
 from fer_demo.errors import InputError
 from fer_demo.persons import DEFAULT_LINK_THRESHOLD, TrackSamples, link_tracks
 from fer_demo.render import annotate, too_small_note
-from fer_demo.stream import StreamAnalyzer
 from fer_demo.timeline import MIN_TRACK_SECONDS, brief_faces, face_summary, frame_records, record_columns
 from fer_demo.video_io import Frame, VideoInfo, VideoWriter, probe, read_frames
+
+if TYPE_CHECKING:
+    from fer_demo.stream import StreamAnalyzer
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from fer_demo.config import StreamSettings
 from fer_demo.errors import UserFacingError
 from fer_demo.export import CsvLog
 from fer_demo.faces import DetectionOptions
@@ -29,7 +30,7 @@ from fer_demo.live_plots import LiveCircumplex, LiveTimeline
 from fer_demo.models.specs import get_spec
 from fer_demo.pipeline import FaceResult
 from fer_demo.render import annotate
-from fer_demo.stream import StreamAnalyzer, StreamSettings
+from fer_demo.stream import StreamAnalyzer
 from fer_demo.timeline import by_face, frame_records
 
 if TYPE_CHECKING:

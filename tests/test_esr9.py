@@ -18,17 +18,17 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from fer_demo.config import Settings
+from fer_demo.config import Settings, StreamSettings
 from fer_demo.errors import ModelUnavailableError
 from fer_demo.export import face_columns, face_rows
 from fer_demo.face_cards import face_cards
-from fer_demo.models.base import branch_agreement
 from fer_demo.models.esr9 import ESR9
+from fer_demo.models.loading import build_model
+from fer_demo.models.predictions import branch_agreement
 from fer_demo.models.specs import MODEL_SPECS
 from fer_demo.models.weights import WeightsError, WeightStore, git_blob_sha1
-from fer_demo.models.zoo import ModelZoo, build_model
+from fer_demo.models.zoo import ModelZoo
 from fer_demo.plots import AGREEMENT_NAME, emotion_timeline
-from fer_demo.stream import StreamSettings
 from fer_demo.studio import Studio
 from fer_demo.timeline import by_face, record_columns
 from fer_demo.video import VideoLimits, VideoResult, analyze_video

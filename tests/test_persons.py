@@ -6,14 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from fer_demo.config import Settings, VideoLimits
+from fer_demo.config import Settings, StreamSettings, VideoLimits
 from fer_demo.errors import ModelUnavailableError
 from fer_demo.models.specs import FACE_EMBEDDER
 from fer_demo.models.weights import pin_file
 from fer_demo.models.zoo import ModelZoo
 from fer_demo.persons import TrackSamples, link_tracks
 from fer_demo.plots import emotion_timeline
-from fer_demo.stream import StreamSettings
 from fer_demo.studio import Studio
 from fer_demo.timeline import by_face
 from fer_demo.video import analyze_video

@@ -6,9 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fer_demo.config import VideoLimits
+from fer_demo.config import StreamSettings, VideoLimits
 from fer_demo.faces import DetectionOptions, FaceDetector
-from fer_demo.stream import StreamSettings
 from fer_demo.tracking import iou_matrix
 from fer_demo.video import VideoResult, analyze_video
 

@@ -9,9 +9,9 @@ import torch
 
 from fer_demo.config import Settings
 from fer_demo.labels import canonical_label
+from fer_demo.models.loading import ARCHITECTURES, STATE_READERS
 from fer_demo.models.specs import MODEL_SPECS, PREFERRED_MODELS, TEMPORAL_SPECS, get_spec
 from fer_demo.models.weights import WeightStore
-from fer_demo.models.zoo import ARCHITECTURES, STATE_READERS
 from fer_demo.studio import Studio
 
 from .checkpoints.emo_affectnet import write_static_checkpoint

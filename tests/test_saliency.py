@@ -7,8 +7,8 @@ import pytest
 
 from fer_demo.config import Settings
 from fer_demo.models.base import EmotionModel
+from fer_demo.models.loading import ARCHITECTURES
 from fer_demo.models.specs import MODEL_SPECS
-from fer_demo.models.zoo import ARCHITECTURES
 from fer_demo.pipeline import FaceResult
 from fer_demo.saliency import MAX_FACES, SaliencyExplainer, overlay
 from fer_demo.studio import Studio

@@ -7,11 +7,10 @@ from collections import defaultdict
 
 import pytest
 
-from fer_demo.config import Settings, VideoLimits
+from fer_demo.config import Settings, StreamSettings, VideoLimits
 from fer_demo.export import write_json
 from fer_demo.plots import emotion_timeline
 from fer_demo.shots import ShotDetector
-from fer_demo.stream import StreamSettings
 from fer_demo.studio import Studio
 from fer_demo.timeline import by_face
 from fer_demo.video import VideoResult, analyze_video

@@ -11,11 +11,10 @@ import av
 import numpy as np
 import pytest
 
-from fer_demo.config import Settings, VideoLimits
+from fer_demo.config import Settings, StreamSettings, VideoLimits
 from fer_demo.errors import InputError
 from fer_demo.export import write_csv
 from fer_demo.faces import FaceDetector
-from fer_demo.stream import StreamSettings
 from fer_demo.studio import Studio
 from fer_demo.timeline import MIN_TRACK_SECONDS, brief_faces, face_summary, record_columns
 from fer_demo.video import VideoProgress, VideoResult, analyze_video

@@ -306,7 +306,8 @@ class HeldDetector:
 
 
 def test_a_background_detection_is_applied_at_its_frame_and_frames_do_not_wait(studio):
-    from fer_demo.stream import StreamAnalyzer, StreamSettings
+    from fer_demo.config import StreamSettings
+    from fer_demo.stream import StreamAnalyzer
 
     detector = HeldDetector()
     settings = StreamSettings(detect_interval=1.0, min_hits=2, background_detection=True, max_crops=1)
@@ -336,7 +337,8 @@ def test_a_background_detection_is_applied_at_its_frame_and_frames_do_not_wait(s
 
 
 def test_at_most_max_crops_known_faces_are_classified_per_frame(studio):
-    from fer_demo.stream import StreamAnalyzer, StreamSettings
+    from fer_demo.config import StreamSettings
+    from fer_demo.stream import StreamAnalyzer
 
     settings = StreamSettings(detect_every=1000, classify_rate=1000.0, max_crops=1)
     analyzer = StreamAnalyzer(studio.zoo.get("mini_xception"), studio.detector_for(320), settings)

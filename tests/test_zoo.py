@@ -8,7 +8,8 @@ import torch
 from torch import nn
 
 from fer_demo.errors import ModelUnavailableError
-from fer_demo.models.zoo import ModelZoo, load_strict
+from fer_demo.models.checkpoints import load_strict
+from fer_demo.models.zoo import ModelZoo
 
 
 def test_strict_load_names_the_first_mismatches():

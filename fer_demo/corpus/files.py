@@ -20,20 +20,19 @@ from pathlib import Path
 
 import pandas as pd
 
-from fer_demo.config import VideoLimits
+from fer_demo import video_job
+from fer_demo.config import StreamSettings, VideoLimits
 from fer_demo.corpus.inputs import MediaFile
 from fer_demo.corpus.settings import CorpusSettings, fingerprint
-from fer_demo.errors import ModelUnavailableError, UserFacingError
+from fer_demo.errors import UserFacingError
 from fer_demo.export import write_csv
 from fer_demo.faces import DetectionOptions
 from fer_demo.images import decode_image
 from fer_demo.models.weights import sha256_file
-from fer_demo.persons import TrackSamples
 from fer_demo.pipeline import analyze_image
-from fer_demo.stream import StreamSettings
 from fer_demo.studio import Studio
 from fer_demo.timeline import face_summary, frame_records, record_columns
-from fer_demo.video import VideoProgress, VideoResult, analyze_video
+from fer_demo.video import VideoProgress, VideoResult
 
 log = logging.getLogger(__name__)
 
@@ -186,20 +185,16 @@ def _analyse_photo(media: MediaFile, settings: CorpusSettings, studio: Studio, v
 def _analyse_video(media: MediaFile, settings: CorpusSettings, studio: Studio, video: Path, progress):
     stream = StreamSettings(detect_every=settings.detect_every, smoothing=settings.smoothing,
                             temporal_model=settings.temporal, detection=_options(settings))  # fmt: skip
-    analyzer = studio.stream_analyzer(settings.model, stream, settings.detect_side)
-    samples, notes = None, []
-    if settings.persons:
-        try:
-            samples = TrackSamples(studio.zoo.get_embedder().embed)
-        except ModelUnavailableError as error:
-            notes.append(f"Each track is reported as a face: {error}")
+    job = video_job.VideoJob(settings.model, stream, settings.detect_side, settings.persons,
+                             settings.link_threshold)  # fmt: skip
+    prepared = video_job.prepare(studio, job)
+    notes = [prepared.persons_detail] if prepared.persons_detail else []
     limits = replace(CORPUS_LIMITS, max_fps=settings.max_fps)
     output = video if settings.annotated_video else None
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
     result: VideoResult | None = None
-    for event in analyze_video(media.path, analyzer, output, limits, samples=samples,
-                               link_threshold=settings.link_threshold):  # fmt: skip
+    for event in video_job.run(prepared, media.path, output, limits):
         if isinstance(event, VideoProgress):
             if progress is not None:
                 progress(min(1.0, event.frames_done / max(1, event.frames_total)))

@@ -104,8 +104,11 @@ class RunSummary:
         return self.video_seconds_done / self.wall_seconds if self.wall_seconds > 0 else 0.0
 
     def line(self) -> str:
-        return (f"{self.count('done')} done, {self.count('skipped')} skipped, {self.count('failed')} failed; "
-                f"{self.video_seconds_done:.1f} s of video in {self.wall_seconds:.1f} s "
+        """What the run did, in one line; video time and speed only when video was analysed."""
+        counts = f"{self.count('done')} done, {self.count('skipped')} skipped, {self.count('failed')} failed"
+        if not self.video_seconds_done:
+            return f"{counts} in {self.wall_seconds:.1f} s"
+        return (f"{counts}; {self.video_seconds_done:.1f} s of video in {self.wall_seconds:.1f} s "
                 f"({self.throughput:.2f} video-seconds per second)")  # fmt: skip
 
 
@@ -235,7 +238,7 @@ def write_manifest(
     plan: RunPlan, media: Sequence[MediaFile], summary: RunSummary, workers: int, ray_address: str | None
 ) -> Path:
     """The run's record: what went in, how, with which weights and versions, and how each file went."""
-    import torch
+    from importlib.metadata import version  # the installed torch's, without importing it (1.5 s)
 
     from fer_demo import __version__
 
@@ -251,7 +254,7 @@ def write_manifest(
         "versions": {
             "fer_demo": __version__,
             "python": platform.python_version(),
-            "torch": torch.__version__,
+            "torch": version("torch"),
         },
         "execution": {"workers": workers, "ray": ray_address, "force": plan.force},
         "totals": {

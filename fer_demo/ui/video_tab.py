@@ -8,14 +8,14 @@ from collections.abc import Iterator
 import gradio as gr
 import pandas as pd
 
+from fer_demo import video_job
+from fer_demo.config import StreamSettings
 from fer_demo.downloads import new_export_dir
 from fer_demo.durations import duration_text
-from fer_demo.errors import ModelUnavailableError
 from fer_demo.export import download_name, table_frame, write_csv, write_json
 from fer_demo.models.specs import FACE_EMBEDDER
-from fer_demo.persons import DEFAULT_LINK_THRESHOLD, TrackSamples
+from fer_demo.persons import DEFAULT_LINK_THRESHOLD
 from fer_demo.plots import circumplex, emotion_timeline, valence_arousal_timeline
-from fer_demo.stream import StreamSettings
 from fer_demo.studio import Studio
 from fer_demo.timeline import by_face
 from fer_demo.ui.common import (
@@ -32,14 +32,12 @@ from fer_demo.ui.common import (
 from fer_demo.ui.example_cache import REUSED_NOTE, ExampleCache
 from fer_demo.ui.request_guard import accept_received_files
 from fer_demo.ui.video_jobs import VideoJobs
-from fer_demo.video import VideoProgress, VideoResult, analyze_video
+from fer_demo.video import VideoProgress, VideoResult
 
 log = logging.getLogger(__name__)
 
 VIDEO_EXAMPLE = "examples/four-shots.mp4"
 REAL_EXAMPLE = "examples/real-four-shots.mp4"  # Intel's clips, CC BY 4.0 (examples/README.md)
-NO_REID = ("Persons are not linked across cuts here: this server has no face-recognition weights, "
-           "so each track is its own face, named as drawn on the video.")  # fmt: skip
 READY = "Upload a video and press **Analyse video**."
 SUMMARY_COLUMNS = ["person", "tracks", "first_seen_s", "last_seen_s", "time_on_screen_s", "dominant_emotion",
                    "dominant_mean_probability", "mean_valence", "mean_arousal"]  # fmt: skip
@@ -106,7 +104,7 @@ def link_choice(studio: Studio) -> dict:
     unticked and locked, saying why, where it cannot."""
     label = "Link tracks into persons (face re-identification)"
     if not studio.zoo.embedder_availability().available:
-        return {"value": False, "interactive": False, "label": label, "info": NO_REID}
+        return {"value": False, "interactive": False, "label": label, "info": video_job.NO_REID}
     info = (f"{FACE_EMBEDDER.display_name} embeddings join one person's tracks across cuts and after "
             "they leave the picture.")  # fmt: skip
     return {"value": True, "label": label, "info": info}
@@ -247,27 +245,30 @@ def build_video_tab(studio: Studio, jobs: VideoJobs) -> gr.Video:
     ) -> Iterator[tuple]:
         if not path:
             raise gr.Error("Please upload a video first.", print_exception=False)
-        settings = StreamSettings(
-            detect_every=as_number(every, "Detect faces every N frames", 1, 30, whole=True),
-            smoothing=as_number(smooth, "Smoothing", 0, 5),
-            temporal_model=chosen_lstm(temporal_name),
-            detection=detection_options(threshold, min_face),
+        job = video_job.VideoJob(
+            model=model_name,
+            stream=StreamSettings(
+                detect_every=as_number(every, "Detect faces every N frames", 1, 30, whole=True),
+                smoothing=as_number(smooth, "Smoothing", 0, 5),
+                temporal_model=chosen_lstm(temporal_name),
+                detection=detection_options(threshold, min_face),
+            ),
+            detect_side=as_number(side, "Detection resolution", 160, 4096, whole=True),
+            link_persons=bool(link),
+            link_threshold=as_number(link_distance, "Person linking threshold", 0.05, 2.0),
         )
-        detect_side = as_number(side, "Detection resolution", 160, 4096, whole=True)
-        link_distance = as_number(link_distance, "Person linking threshold", 0.05, 2.0)
         stop = jobs.take(request.session_hash)
         try:
             yield ("Preparing the model and the video…", *clear()[1:])  # no result of another run stays
-            analyzer = studio.stream_analyzer(model_name, settings, detect_side, download_progress(progress))
-            samples, note = person_sampler(link, progress)
-            key = examples.key(path, model_name, settings, detect_side, samples is not None, link_distance)
+            prepared = video_job.prepare(studio, job, download_progress(progress))
+            note = prepared.persons_note
+            key = examples.key(path, model_name, job.stream, job.detect_side, prepared.links_persons,
+                               job.link_threshold)  # fmt: skip
             if (reused := examples.get(key)) is not None:
                 yield reused
                 return
             output = new_export_dir() / "annotated.mp4"
-            limits = studio.settings.video_limits
-            events = analyze_video(path, analyzer, output, limits, stop=stop, samples=samples,
-                                   link_threshold=link_distance)  # fmt: skip
+            events = video_job.run(prepared, path, output, studio.settings.video_limits, stop=stop)
             for event in events:
                 if isinstance(event, VideoProgress):  # in the status line; no overlay hides the preview
                     frame = gr.Image(event.preview, visible=True) if event.preview is not None else gr.skip()
@@ -280,18 +281,6 @@ def build_video_tab(studio: Studio, jobs: VideoJobs) -> gr.Video:
                 yield result
         finally:
             jobs.finish(request.session_hash, stop)
-
-    def person_sampler(link: bool, progress: gr.Progress) -> tuple[TrackSamples | None, str]:
-        """The re-identification sampler, or None and why persons are tracks this time."""
-        if not link:
-            if not studio.zoo.embedder_availability().available:  # the box was locked: say why
-                return None, NO_REID
-            return None, "Linking tracks into persons is off: each track is reported as a face."
-        try:
-            return TrackSamples(studio.zoo.get_embedder(download_progress(progress)).embed), ""
-        except ModelUnavailableError as error:
-            log.info("re-identification unavailable: %s", error)
-            return None, NO_REID
 
     def finished(result: VideoResult, folder, note: str, source: str) -> tuple:
         log.info(
