@@ -57,10 +57,11 @@ def start_once(weights: Path) -> tuple[float, bool]:
     return seconds, " loading " in log
 
 
-def timed(command: list[str], source: Path, env: dict[str, str]) -> float:
+def timed(command: list[str], source: Path, env: dict[str, str]) -> float | None:
+    """Seconds the command took, or None when it failed (a step an older version lacks)."""
     started = time.perf_counter()
-    subprocess.run(command, cwd=source, env=env, check=True, capture_output=True)
-    return time.perf_counter() - started
+    done = subprocess.run(command, cwd=source, env=env, capture_output=True)
+    return time.perf_counter() - started if done.returncode == 0 else None
 
 
 def command_times(source: Path, runs: int) -> None:
@@ -76,6 +77,7 @@ def command_times(source: Path, runs: int) -> None:
         steps = {
             "import fer_demo": lambda _: [*python, "-c", "import fer_demo"],
             "import fer_demo.api": lambda _: [*python, "-c", "import fer_demo.api"],
+            "import fer_demo.corpus": lambda _: [*python, "-c", "import fer_demo.corpus"],
             "python -m fer_demo --help": lambda _: [*python, "-m", "fer_demo", "--help"],
             "corpus run, 1 photo to do": lambda run: [*batch, str(folder / f"out{run}")],
             "corpus re-run, nothing to do": lambda run: [*batch, str(folder / f"out{run}")],
@@ -83,6 +85,9 @@ def command_times(source: Path, runs: int) -> None:
         print(f"source: {source}")
         for name, command in steps.items():
             times = [timed(command(run), source, env) for run in range(runs)]
+            if None in times:
+                print(f"{name:<30} fails with this source")
+                continue
             shown = ", ".join(f"{t:.2f}" for t in times)
             print(f"{name:<30} median {statistics.median(times):6.2f} s   ({shown})")
 
