@@ -16,9 +16,9 @@ os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
 
 from fer_demo.cli import all_weight_files, download_weights
 from fer_demo.config import Settings
-from fer_demo.memory import limit_malloc_arenas
-from fer_demo.studio import Studio
 from fer_demo.ui import build_demo, launch_options
+from fer_demo.ui.memory import limit_malloc_arenas
+from fer_demo.workflow.studio import Studio
 
 
 def main() -> None:

@@ -33,7 +33,7 @@ from PIL import Image, ImageOps
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from tests.synthetic_video import make_clip  # noqa: E402
+from tests.support.synthetic_video import make_clip  # noqa: E402
 
 
 def busy_and_total() -> tuple[int, int]:

@@ -23,9 +23,9 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from fer_demo.config import Settings
-from fer_demo.images import load_image
-from fer_demo.render import annotate
-from fer_demo.studio import Studio
+from fer_demo.media.images import load_image
+from fer_demo.presentation.render import annotate
+from fer_demo.workflow.studio import Studio
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 

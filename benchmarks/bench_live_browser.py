@@ -30,8 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from benchmarks.running_app import cap_cpu, cpu_seconds, start_app, write_random_weights  # noqa: E402
 from fer_demo.browser.vendor import local_folder, vendor_runtime  # noqa: E402
-from tests.browser.conftest import CHROMIUM, launch_with_camera  # noqa: E402
-from tests.webcam_meter import write_camera_clip  # noqa: E402
+from tests.support.chromium import CHROMIUM, launch_with_camera  # noqa: E402
+from tests.support.webcam_meter import write_camera_clip  # noqa: E402
 
 DEFAULT_MODELS = "mini_xception,enet_b0_8_best_afew"
 CLIP_FACES = 2  # the fake camera shows two faces throughout
@@ -103,7 +103,7 @@ def main() -> None:
         "--clips",
         default="two,crowd",
         help="two: two synthetic faces; crowd: up to ten "
-        "real faces coming and going (Intel's clips, tests/real_footage.py)",
+        "real faces coming and going (Intel's clips, tests/support/real_footage.py)",
     )
     parser.add_argument("--cpu-cap", type=float, help="CPUs of time for app and browser together (root only)")
     args = parser.parse_args()
@@ -119,8 +119,8 @@ def main() -> None:
         weights = tmp / "weights"
         weights.mkdir()
         write_random_weights(weights)
-        from tests.real_footage import crowd_frames
-        from tests.synthetic_video import write_y4m
+        from tests.support.real_footage import crowd_frames
+        from tests.support.synthetic_video import write_y4m
 
         cameras = {
             "two": (write_camera_clip(tmp / "camera.y4m", 6.0, 30), CLIP_FACES),

@@ -24,9 +24,9 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.running_app import ROOT, start_app, write_random_weights
+from fer_demo.analysis.saliency import SaliencyExplainer
 from fer_demo.config import Settings
-from fer_demo.saliency import SaliencyExplainer
-from fer_demo.studio import Studio
+from fer_demo.workflow.studio import Studio
 
 MODELS = ["mini_xception", "enet_b0_8_best_afew", "emo_affectnet_resnet50", "emonet_8", "esr_9"]
 PHOTO = ROOT / "examples" / "two-faces.jpg"

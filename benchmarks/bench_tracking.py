@@ -3,7 +3,7 @@ switches, recall, precision, how well boxes stay on faces.
 
     python benchmarks/bench_tracking.py [--detect-every 10,5,3] [--weights DIR] [--sweep] [--real-only]
 
-The clip (tests/multishot.py) has two public-domain faces through four hard
+The clip (tests/support/multishot.py) has two public-domain faces through four hard
 cuts: a face entering mid-shot, a fast close-up, the other person alone, the
 two crossing. For each detection interval it runs the video pipeline as the
 app does and prints, against the clip's truth and against MTCNN run on every
@@ -32,17 +32,17 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from fer_demo.analysis.faces import FaceDetector
+from fer_demo.analysis.persons import DEFAULT_LINK_THRESHOLD, TrackSamples, link_tracks
+from fer_demo.analysis.tracking import assign, iou_matrix
 from fer_demo.config import Settings, StreamSettings, VideoLimits
 from fer_demo.errors import ModelUnavailableError
-from fer_demo.faces import FaceDetector
+from fer_demo.media.video_io import read_frames
 from fer_demo.models.zoo import ModelZoo
-from fer_demo.persons import DEFAULT_LINK_THRESHOLD, TrackSamples, link_tracks
-from fer_demo.studio import Studio
-from fer_demo.tracking import assign, iou_matrix
-from fer_demo.video import VideoResult, analyze_video
-from fer_demo.video_io import read_frames
-from tests.multishot import MultiShotClip, make_multishot_clip
-from tests.test_persons import toy_embed
+from fer_demo.workflow.studio import Studio
+from fer_demo.workflow.video import VideoResult, analyze_video
+from tests.support.multishot import MultiShotClip, make_multishot_clip
+from tests.support.persons import toy_embed
 
 MATCH_IOU = 0.5
 
@@ -108,8 +108,8 @@ def identity_errors(clip: MultiShotClip, found: list[tuple[np.ndarray, list[dict
 
 def face_in_tile() -> dict[int, np.ndarray]:
     """Each tile's face box at the reference height, measured by the detector on the tile at rest."""
-    from tests.multishot import REFERENCE_HEIGHT
-    from tests.synthetic_video import face_tiles
+    from tests.support.multishot import REFERENCE_HEIGHT
+    from tests.support.synthetic_video import face_tiles
 
     detector = FaceDetector(max_side=640)
     inside = {}
@@ -127,8 +127,8 @@ def real_footage(studio: Studio, folder: Path, intervals: list[int], upscale: bo
     clip at 1280x720 (lanczos), as a 720p upload would be."""
     from PIL import Image
 
-    from fer_demo.video_io import VideoWriter
-    from tests.real_footage import REAL_CUTS, REAL_FOUR_SHOTS
+    from fer_demo.media.video_io import VideoWriter
+    from tests.support.real_footage import REAL_CUTS, REAL_FOUR_SHOTS
 
     path = REAL_FOUR_SHOTS
     if upscale:

@@ -24,18 +24,18 @@ import av
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from fer_demo.analysis.faces import FaceDetector
+from fer_demo.analysis.pipeline import face_crops, face_results
+from fer_demo.analysis.stream import StreamAnalyzer
 from fer_demo.config import StreamSettings
-from fer_demo.faces import FaceDetector
+from fer_demo.media.video_io import probe, read_frames
 from fer_demo.models.base import EmotionModel
 from fer_demo.models.emo_affectnet import EmotionLSTM
 from fer_demo.models.loading import ARCHITECTURES, with_fast_backend
 from fer_demo.models.specs import MODEL_SPECS
-from fer_demo.pipeline import face_crops, face_results
-from fer_demo.render import annotate
-from fer_demo.stream import StreamAnalyzer
-from fer_demo.video import VideoResult, analyze_video
-from fer_demo.video_io import probe, read_frames
-from tests.synthetic_video import make_clip
+from fer_demo.presentation.render import annotate
+from fer_demo.workflow.video import VideoResult, analyze_video
+from tests.support.synthetic_video import make_clip
 
 
 def rss_mb() -> tuple[float, float]:

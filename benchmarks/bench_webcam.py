@@ -3,12 +3,12 @@
     python benchmarks/bench_webcam.py [--seconds 30] [--models enet_b0_8_best_afew,mini_xception,...]
         [--sessions 1,4] [--memory-minutes 10]
 
-Each simulated browser speaks Gradio's streaming protocol (``tests/stream_client.py``):
+Each simulated browser speaks Gradio's streaming protocol (``tests/support/stream_client.py``):
 it joins the queue, then posts the camera's newest frame as a JPEG data URL
 every ``1 / FER_DEMO_WEBCAM_FPS`` seconds (``--offer-fps`` to change it),
 whether or not the last one was answered, as the page does, and fetches every
 annotated frame it is told about. The camera is a 30 fps clip of two faces
-whose frames carry their index as a barcode (``tests/webcam_meter.py``), so each fetched frame says
+whose frames carry their index as a barcode (``tests/support/webcam_meter.py``), so each fetched frame says
 which camera frame it shows. Printed per session: distinct annotated frames
 per second, the round trip (frame posted to annotated frame fetched) and the
 delay from the camera to the fetched frame, p50 and p95, and the median delay
@@ -37,8 +37,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from benchmarks.running_app import cpu_seconds, start_app, write_random_weights  # noqa: E402
 from fer_demo.config import Settings  # noqa: E402
-from tests.stream_client import AppSession  # noqa: E402
-from tests.webcam_meter import camera_frames, read_stamp  # noqa: E402
+from tests.support.stream_client import AppSession  # noqa: E402
+from tests.support.webcam_meter import camera_frames, read_stamp  # noqa: E402
 
 CAMERA_FPS, CLIP_FRAMES = 30, 180
 DEFAULT_MODELS = "enet_b0_8_best_afew,mini_xception,emo_affectnet_resnet50,emonet_8"

@@ -4,7 +4,7 @@
         [--layouts shared,pinned] [--profile DIR] [--env KEY=VALUE] [--cpu-cap CPUS]
 
 The fake camera plays a 640x480 30 fps clip of two faces whose frames carry
-their index as a barcode (``tests/webcam_meter.py``). The page reads the
+their index as a barcode (``tests/support/webcam_meter.py``). The page reads the
 barcode of every annotated frame it displays and of the camera frame shown at
 that moment, so the figures are what a viewer sees: distinct annotated frames
 displayed per second and the camera-to-display delay. "shared" runs the app
@@ -30,8 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from benchmarks.running_app import cap_cpu, cpu_seconds, start_app, write_random_weights  # noqa: E402
-from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS  # noqa: E402
-from tests.webcam_meter import LiveFigures, meter_script, summarise, write_camera_clip  # noqa: E402
+from tests.support.chromium import CHROMIUM, CHROMIUM_FLAGS  # noqa: E402
+from tests.support.webcam_meter import LiveFigures, meter_script, summarise, write_camera_clip  # noqa: E402
 
 CLIP_SECONDS, CLIP_FPS = 6.0, 30
 DEFAULT_MODELS = "enet_b0_8_best_afew,mini_xception"

@@ -17,11 +17,11 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from fer_demo.models.specs import MODEL_SPECS, TEMPORAL_SPECS  # noqa: E402
-from tests.checkpoints.emo_affectnet import write_lstm_checkpoint, write_static_checkpoint  # noqa: E402
-from tests.checkpoints.emonet import write_emonet_checkpoint  # noqa: E402
-from tests.checkpoints.esr9 import write_esr9_files  # noqa: E402
-from tests.checkpoints.hsemotion import write_whole_model_pickle  # noqa: E402
-from tests.conftest import free_port  # noqa: E402
+from tests.support.checkpoints.emo_affectnet import write_lstm_checkpoint, write_static_checkpoint  # noqa: E402
+from tests.support.checkpoints.emonet import write_emonet_checkpoint  # noqa: E402
+from tests.support.checkpoints.esr9 import write_esr9_files  # noqa: E402
+from tests.support.checkpoints.hsemotion import write_whole_model_pickle  # noqa: E402
+from tests.support.paths import free_port  # noqa: E402
 
 
 def write_random_weights(folder: Path) -> None:

@@ -3,7 +3,7 @@
     python benchmarks/soak_webcam.py [--live-minutes 10] [--server-minutes 5] [--model mini_xception]
 
 The app runs as ``python app.py``; headless Chromium's fake camera plays the 640x480 crowd of
-tests/real_footage.py (Intel's CC BY 4.0 clips in a 2x2 grid: up to ten real faces, people
+tests/support/real_footage.py (Intel's CC BY 4.0 clips in a 2x2 grid: up to ten real faces, people
 walking in and out, looping). Live mode first, then server mode. Every 10 s it reads the
 status line and the live timeline's last second; at the end it prints, per mode: minutes run,
 timeline stalls (10 s without the timeline moving on), the most faces the status counted, how
@@ -24,9 +24,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from benchmarks.running_app import cpu_seconds, start_app  # noqa: E402
 from fer_demo.browser.vendor import local_folder, vendor_runtime  # noqa: E402
-from tests.browser.conftest import CHROMIUM, launch_with_camera  # noqa: E402
-from tests.real_footage import crowd_frames  # noqa: E402
-from tests.synthetic_video import write_y4m  # noqa: E402
+from tests.support.chromium import CHROMIUM, launch_with_camera  # noqa: E402
+from tests.support.real_footage import crowd_frames  # noqa: E402
+from tests.support.synthetic_video import write_y4m  # noqa: E402
 
 TIMELINE_END = """() => {
   const plot = document.querySelector('#webcam-timeline .js-plotly-plot');

@@ -8,9 +8,9 @@
     video = fer.video("clip.mp4", on_progress=print)
     video.persons, video.shots, video.to_pandas(), video.to_json()
 
-The app, the CLI and the corpus mode run the same code (:class:`fer_demo.studio.Studio`,
-:mod:`fer_demo.video_job`). Probabilities are keyed by the canonical labels
-(:data:`fer_demo.labels.CANONICAL_LABELS`) whatever the model's own order. Creating an
+The app, the CLI and the corpus mode run the same code (:class:`fer_demo.workflow.studio.Studio`,
+:mod:`fer_demo.workflow.video_job`). Probabilities are keyed by the canonical labels
+(:data:`fer_demo.analysis.labels.CANONICAL_LABELS`) whatever the model's own order. Creating an
 :class:`Analyzer` is cheap; the model loads (and downloads, where allowed) on first use.
 """
 
@@ -25,16 +25,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from fer_demo.config import Settings, StreamSettings
+from fer_demo.analysis.persons import DEFAULT_LINK_THRESHOLD
+from fer_demo.analysis.pipeline import FaceResult, ImageAnalysis
+from fer_demo.config import DetectionOptions, Settings, StreamSettings
 from fer_demo.errors import InputError
-from fer_demo.faces import DetectionOptions
-from fer_demo.images import decode_array, decode_image
+from fer_demo.media.images import decode_array, decode_image
 from fer_demo.models.specs import MODEL_SPECS
-from fer_demo.persons import DEFAULT_LINK_THRESHOLD
-from fer_demo.pipeline import FaceResult, ImageAnalysis
-from fer_demo.studio import Studio
-from fer_demo.video import VideoProgress, VideoResult
-from fer_demo.video_job import VideoJob, prepare, run
+from fer_demo.workflow.studio import Studio
+from fer_demo.workflow.video import VideoProgress, VideoResult
+from fer_demo.workflow.video_job import VideoJob, prepare, run
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -68,7 +67,7 @@ class PhotoResult:
 
     def rows(self) -> list[dict]:
         """One flat row per face: the columns of the app's per-face CSV."""
-        from fer_demo.export import face_rows  # pandas: imported when a table is asked for
+        from fer_demo.presentation.export import face_rows  # pandas: imported when a table is asked for
 
         analysis = ImageAnalysis(self.model, "", self.width, self.height, self.faces)
         return face_rows(analysis)
@@ -77,7 +76,7 @@ class PhotoResult:
         """One row per face: verdict, probabilities (canonical labels), valence/arousal, box."""
         import pandas as pd
 
-        from fer_demo.export import face_columns
+        from fer_demo.presentation.export import face_columns
 
         return pd.DataFrame(self.rows(), columns=face_columns(self.model))
 
@@ -260,7 +259,7 @@ class Analyzer:
 
 def list_models(settings: Settings | None = None) -> list[ModelInfo]:
     """Every model this installation knows, with whether it can run here and why not."""
-    from fer_demo.labels import canonical_label
+    from fer_demo.analysis.labels import canonical_label
 
     studio = Studio(settings or Settings.from_env())
     infos = []

@@ -9,12 +9,11 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from fer_demo.config import Settings, StreamSettings
+from fer_demo.analysis.persons import DEFAULT_LINK_THRESHOLD
+from fer_demo.config import DetectionOptions, Settings, StreamSettings
 from fer_demo.errors import UserFacingError
-from fer_demo.faces import DetectionOptions
 from fer_demo.models.specs import FACE_EMBEDDER, MODEL_SPECS, TEMPORAL_SPECS, WeightFile
 from fer_demo.models.weights import WeightStore, hash_matches
-from fer_demo.persons import DEFAULT_LINK_THRESHOLD
 
 
 def all_weight_files() -> dict[str, tuple[WeightFile, ...]]:
@@ -74,10 +73,10 @@ def analyse_video_file(args: argparse.Namespace) -> int:
     """Analyse one video with a progress bar; write the annotated MP4, CSV and JSON."""
     from tqdm import tqdm
 
-    from fer_demo import video_job
-    from fer_demo.export import write_csv, write_json
-    from fer_demo.studio import Studio
-    from fer_demo.video import VideoProgress
+    from fer_demo.presentation.export import write_csv, write_json
+    from fer_demo.workflow import video_job
+    from fer_demo.workflow.studio import Studio
+    from fer_demo.workflow.video import VideoProgress
 
     studio = Studio(Settings.from_env())
     job = video_job.VideoJob(
@@ -117,8 +116,8 @@ def analyse_video_file(args: argparse.Namespace) -> int:
 def analyse_image_folder(args: argparse.Namespace) -> int:
     """Analyse every image of a folder into one CSV (one row per face)."""
     from fer_demo.corpus.inputs import PHOTO_SUFFIXES
-    from fer_demo.export import face_columns, face_rows, write_csv
-    from fer_demo.studio import Studio
+    from fer_demo.presentation.export import face_columns, face_rows, write_csv
+    from fer_demo.workflow.studio import Studio
 
     studio = Studio(Settings.from_env())
     args.model = args.model or studio.default_model()
@@ -143,7 +142,7 @@ def analyse_image_folder(args: argparse.Namespace) -> int:
 
 def video_seconds(item) -> float:
     """A video's duration from its header (0 for a photo or an unreadable file: it fails later)."""
-    from fer_demo.video_io import probe
+    from fer_demo.media.video_io import probe
 
     if item.kind != "video":
         return 0.0
@@ -159,7 +158,8 @@ def analyse_corpus(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from fer_demo.corpus import CorpusSettings, analyze_corpus, find_media
-    from fer_demo.corpus.run import RunSummary, available_cores
+    from fer_demo.corpus.cores import available_cores
+    from fer_demo.corpus.run import RunSummary
 
     settings = CorpusSettings(
         model=args.model, temporal=args.temporal, detect_every=args.detect_every,

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from fer_demo.faces import DetectionOptions
+from fer_demo.errors import InputError
 
 
 def _env_number(name: str, default: float, kind: type = int) -> float:
@@ -41,6 +41,27 @@ def default_weights_dir() -> Path:
         return Path(configured).expanduser()
     cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
     return cache / "fer-demo" / "weights"
+
+
+@dataclass(frozen=True)
+class DetectionOptions:
+    """What counts as a face, as the user sets it.
+
+    Attributes:
+        min_confidence: MTCNN's final score a face needs; below it a box is neither drawn nor reported.
+        min_face_size: the shorter side a face box needs, in pixels of the analysed image.
+    """
+
+    # Measured by tools/measure_detection_defaults.py (README): from 0.93 up no false face in 300
+    # cluttered scenes; below 24 px the embedded model's label flips for most faces.
+    min_confidence: float = 0.93
+    min_face_size: int = 24
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.min_confidence <= 1.0:
+            raise InputError(f"The detection threshold must be between 0 and 1; got {self.min_confidence:g}.")
+        if not 0 <= self.min_face_size <= 10_000:
+            raise InputError(f"The minimum face size must be 0 to 10000 pixels; got {self.min_face_size}.")
 
 
 @dataclass(frozen=True)
@@ -151,6 +172,36 @@ class StreamSettings:
     # frame (faces never seen yet are always classified), so no frame is slow. 0: no limit.
     background_detection: bool = False
     max_crops: int = 0
-    # Hard cuts (fer_demo.shots): PySceneDetect's content threshold (its default), 0 = off.
+    # Hard cuts (fer_demo.analysis.shots): PySceneDetect's content threshold (its default), 0 = off.
     # A cut ends every track and detection runs on the first frame of the new shot.
     cut_threshold: float = 27.0
+
+
+@dataclass(frozen=True)
+class WebcamSettings:
+    """Knobs of a live session; the defaults suit a 2-core server and a 15-30 fps camera."""
+
+    # Measured in Chromium and over HTTP (README: webcam benchmarks): detection once a second in a
+    # background thread (a new face is confirmed by one more detection at once), one known face
+    # classified per frame, each at most 4 times a second (smoothing spans 0.3 s), a face shown
+    # once seen twice, and its id kept for 3 s after it was lost.
+    stream: StreamSettings = field(
+        default_factory=lambda: StreamSettings(
+            detect_interval=1.0,
+            classify_rate=4.0,
+            min_hits=2,
+            memory=3.0,
+            background_detection=True,
+            max_crops=1,
+            cut_threshold=0.0,  # a camera does not cut
+        )
+    )
+    history_seconds: float = 60.0  # what the live timeline shows
+    # Seconds between status updates; the timeline and the circumplex take turns at them, so each is
+    # redrawn every 2 s: a Plotly redraw costs the browser about 125 ms, time the live frame needs.
+    refresh_every: float = 1.0
+    trail_seconds: float = 5.0  # length of the valence/arousal trail on the circumplex
+    gap_seconds: float = 2.0  # a longer wait for the next frame (camera stopped) restarts tracking
+    rate_window: float = 3.0  # seconds the frames/s figure is averaged over
+    frozen_seconds: float = 2.0  # an unchanged picture this long is reported as a frozen camera
+    dark_level: float = 12.0  # mean grey level under which the picture is "black"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import numpy as np
@@ -10,10 +9,8 @@ import pytest
 from PIL import Image
 
 from fer_demo.config import Settings
-from fer_demo.studio import Studio
-
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = ROOT / "examples"
+from fer_demo.workflow.studio import Studio
+from tests.support.paths import EXAMPLES
 
 
 @pytest.fixture(scope="session")
@@ -38,9 +35,3 @@ def write_image(tmp_path: Path):
 
     return write
 
-
-def free_port() -> int:
-    """A TCP port nobody listens on, for an app launched by a test."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]

@@ -16,12 +16,11 @@ from PIL import Image
 
 import fer_demo
 from fer_demo import Analyzer, PhotoResult, VideoAnalysis
+from fer_demo.analysis.labels import CANONICAL_LABELS
 from fer_demo.config import Settings
 from fer_demo.errors import InputError, ModelUnavailableError
-from fer_demo.labels import CANONICAL_LABELS
-
-from .conftest import EXAMPLES, ROOT
-from .real_footage import REAL_CUTS, REAL_FOUR_SHOTS
+from tests.support.paths import EXAMPLES, ROOT
+from tests.support.real_footage import REAL_CUTS, REAL_FOUR_SHOTS
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,7 @@ import csv
 import shutil
 
 from fer_demo.cli import main
-
-from .conftest import EXAMPLES
+from tests.support.paths import EXAMPLES
 
 
 def faces_in(path) -> list[dict]:

@@ -20,10 +20,10 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ai_edge_litert.interpreter import Interpreter
 
+from fer_demo.analysis.faces import crop, expand_boxes
 from fer_demo.config import Settings
-from fer_demo.faces import crop, expand_boxes
 from fer_demo.models.preprocess import prepare_batch
-from fer_demo.studio import Studio
+from fer_demo.workflow.studio import Studio
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 

@@ -32,8 +32,8 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from fer_demo.analysis.faces import FaceDetector  # noqa: E402
 from fer_demo.browser.page import DETECTOR, LiveSettings  # noqa: E402
-from fer_demo.faces import FaceDetector  # noqa: E402
 
 PIPELINE_JS = ROOT / "fer_demo" / "browser" / "js" / "pipeline.js"
 # The page's letterbox fits for {"sizes"}, or its faces for {"outputs", "options"}: float32 arrays

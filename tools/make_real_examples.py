@@ -30,7 +30,7 @@ from PIL import Image, ImageSequence
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from fer_demo.video_io import VideoWriter  # noqa: E402
+from fer_demo.media.video_io import VideoWriter  # noqa: E402
 
 FPS = 25
 # The shot order of the joined clip: two people turning their heads, then three people walking to

@@ -2,7 +2,7 @@
 
     python tools/make_video_example.py
 
-The same synthesised clip the tracking tests and benchmark use (tests/multishot.py): the
+The same synthesised clip the tracking tests and benchmark use (tests/support/multishot.py): the
 astronaut (NASA) and the White House portrait (US federal government work), both public
 domain, through four hard cuts. 8.4 s, 640x360, 25 fps, H.264.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from tests.multishot import make_multishot_clip  # noqa: E402
+from tests.support.multishot import make_multishot_clip  # noqa: E402
 
 
 def main() -> None:

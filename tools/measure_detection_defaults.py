@@ -25,7 +25,8 @@ import numpy as np
 from PIL import Image, ImageEnhance, ImageFilter
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from fer_demo.faces import DetectionOptions, FaceDetector
+from fer_demo.analysis.faces import FaceDetector
+from fer_demo.config import DetectionOptions
 
 ROOT = Path(__file__).resolve().parents[1]
 THRESHOLDS = (0.7, 0.8, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99, 0.995)
@@ -186,8 +187,8 @@ def expression_by_face_size(faces) -> None:
     is what a small face in a big photo gives the classifier; the top label and
     its agreement with the full-size face are printed per size.
     """
+    from fer_demo.analysis.pipeline import face_crops
     from fer_demo.models.zoo import ModelZoo
-    from fer_demo.pipeline import face_crops
 
     with tempfile.TemporaryDirectory() as cache:  # the embedded model needs no folder; its ONNX export does
         model = ModelZoo(Path(cache)).get("mini_xception")

@@ -11,14 +11,12 @@ import logging
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from fer_demo.analysis.labels import canonical_label, canonical_order
 from fer_demo.browser.assets import Asset, AssetServer
 from fer_demo.browser.runtime import runtime_assets
 from fer_demo.browser.summary import MAX_FACES
-from fer_demo.config import Settings
-from fer_demo.faces import DetectionOptions
-from fer_demo.labels import canonical_label, canonical_order
+from fer_demo.config import DetectionOptions, Settings, WebcamSettings
 from fer_demo.models.specs import ModelSpec
-from fer_demo.webcam import WebcamSettings
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 Anyone can post to a component's server function, so nothing of the payload
 is trusted: sizes are bounded, every number must be finite and in range, and
 the probabilities must name exactly the classes of a model the live mode
-runs. What passes becomes the same :class:`~fer_demo.pipeline.FaceResult`
+runs. What passes becomes the same :class:`~fer_demo.analysis.pipeline.FaceResult`
 records the server-side analysis makes, so the CSV, timeline and circumplex
 cannot tell the two apart.
 
@@ -27,10 +27,10 @@ from typing import Any
 
 import numpy as np
 
+from fer_demo.analysis.labels import canonical_order
+from fer_demo.analysis.pipeline import FaceResult
 from fer_demo.errors import InputError
-from fer_demo.labels import canonical_order
 from fer_demo.models.specs import ModelSpec
-from fer_demo.pipeline import FaceResult
 
 MAX_FRAMES = 120  # per summary: 4 s at 30 fps, more than a second's worth with a late tick
 MAX_FACES = 64  # per frame: a crowd in front of a webcam; the page sends no more (its config says)

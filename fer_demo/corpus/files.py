@@ -20,19 +20,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from fer_demo import video_job
-from fer_demo.config import StreamSettings, VideoLimits
+from fer_demo.analysis.pipeline import analyze_image
+from fer_demo.analysis.timeline import face_summary, frame_records, record_columns
+from fer_demo.config import DetectionOptions, StreamSettings, VideoLimits
 from fer_demo.corpus.inputs import MediaFile
 from fer_demo.corpus.settings import CorpusSettings, fingerprint
 from fer_demo.errors import UserFacingError
-from fer_demo.export import write_csv
-from fer_demo.faces import DetectionOptions
-from fer_demo.images import decode_image
+from fer_demo.media.images import decode_image
 from fer_demo.models.weights import sha256_file
-from fer_demo.pipeline import analyze_image
-from fer_demo.studio import Studio
-from fer_demo.timeline import face_summary, frame_records, record_columns
-from fer_demo.video import VideoProgress, VideoResult
+from fer_demo.presentation.export import write_csv
+from fer_demo.workflow import video_job
+from fer_demo.workflow.studio import Studio
+from fer_demo.workflow.video import VideoProgress, VideoResult
 
 log = logging.getLogger(__name__)
 

@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 
 from fer_demo.config import Settings
+from fer_demo.corpus.cores import limit_threads
 from fer_demo.corpus.files import FileResult, RunPlan, process_file, worker_died
 from fer_demo.corpus.inputs import MediaFile
 
@@ -22,8 +23,7 @@ class CorpusActor:
     """A Studio of its own in a Ray worker process: models load on its first file and stay."""
 
     def __init__(self, app_settings: Settings, threads: int) -> None:
-        from fer_demo.corpus.run import limit_threads
-        from fer_demo.studio import Studio
+        from fer_demo.workflow.studio import Studio
 
         limit_threads(threads)
         os.environ["FER_DEMO_OFFLINE"] = "1"  # the driver fetched the weights; see the README's shared paths

@@ -8,7 +8,6 @@ and error, rewritten every few seconds so a crash leaves it nearly current) and
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import multiprocessing
@@ -25,32 +24,18 @@ from pathlib import Path
 import pandas as pd
 
 from fer_demo.config import Settings
+from fer_demo.corpus.cores import available_cores, limit_threads
 from fer_demo.corpus.files import FileResult, Progress, RunPlan, atomic_write, process_file, worker_died
 from fer_demo.corpus.inputs import MediaFile, find_media
 from fer_demo.corpus.settings import CorpusSettings
 from fer_demo.errors import InputError, ModelUnavailableError
 from fer_demo.models.specs import FACE_EMBEDDER, TEMPORAL_SPECS, get_spec
 from fer_demo.models.weights import sha256_file
-from fer_demo.studio import Studio
+from fer_demo.workflow.studio import Studio
 
 log = logging.getLogger(__name__)
 
 MANIFEST_EVERY = 5.0  # seconds between manifest rewrites during a run (and once at its end)
-
-
-def available_cores() -> int:
-    """The cores this process may use (its CPU affinity), not the machine's count."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-def limit_threads(threads: int) -> None:
-    """Each worker's share of the cores, so N workers do not each start a thread per core."""
-    import torch
-
-    os.environ["OMP_NUM_THREADS"] = str(max(1, threads))
-    torch.set_num_threads(max(1, threads))
-    with contextlib.suppress(RuntimeError):  # torch allows it once per process, before parallel work
-        torch.set_num_interop_threads(1)
 
 
 def resolve(settings: CorpusSettings, studio: Studio) -> tuple[CorpusSettings, dict]:

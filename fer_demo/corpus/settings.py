@@ -7,7 +7,7 @@ import json
 from dataclasses import asdict, dataclass
 
 from fer_demo import __version__
-from fer_demo.persons import DEFAULT_LINK_THRESHOLD
+from fer_demo.analysis.persons import DEFAULT_LINK_THRESHOLD
 
 FORMATS = ("csv", "parquet")
 

@@ -92,7 +92,7 @@ class ModelSpec:
     browser: bool = False
     # An ensemble's members: the network also outputs each one's softmax, for the agreement.
     ensemble_branches: int = 0
-    # The module Grad-CAM reads (fer_demo.saliency): the last convolutional features before the
+    # The module Grad-CAM reads (fer_demo.analysis.saliency): the last convolutional features before the
     # classifier; "{branch}" is each ensemble member's index.
     saliency_layer: str = ""
 

@@ -12,19 +12,19 @@ from pathlib import Path
 import gradio as gr
 from starlette.middleware import Middleware
 
-from fer_demo.animation import animation_to_mp4
 from fer_demo.browser.assets import AssetMiddleware, AssetServer
 from fer_demo.browser.page import LivePage, LiveSettings
-from fer_demo.downloads import new_export_dir
-from fer_demo.studio import Studio
+from fer_demo.media.animation import animation_to_mp4
 from fer_demo.ui.api import register_api
 from fer_demo.ui.common import QUICK, user_errors
+from fer_demo.ui.downloads import new_export_dir
 from fer_demo.ui.image_tab import build_image_tab
 from fer_demo.ui.models_tab import build_models_tab
 from fer_demo.ui.request_guard import explain_refused_requests
 from fer_demo.ui.video_jobs import VideoJobs
 from fer_demo.ui.video_tab import build_video_tab
 from fer_demo.ui.webcam_tab import build_webcam_tab
+from fer_demo.workflow.studio import Studio
 
 INTRO = """# Facial expression recognition studio
 See what published facial expression models say about a photo, a video or your webcam, live:

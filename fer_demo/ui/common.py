@@ -10,12 +10,12 @@ from typing import Any
 
 import gradio as gr
 
+from fer_demo.config import DetectionOptions
 from fer_demo.errors import InputError, ModelUnavailableError, UserFacingError
-from fer_demo.faces import DetectionOptions
-from fer_demo.model_cards import weights_status
 from fer_demo.models.specs import TEMPORAL_SPECS, get_spec
 from fer_demo.models.weights import Progress
-from fer_demo.studio import Studio
+from fer_demo.presentation.model_cards import weights_status
+from fer_demo.workflow.studio import Studio
 
 log = logging.getLogger(__name__)
 

@@ -11,18 +11,23 @@ from pathlib import Path
 
 import gradio as gr
 
-from fer_demo.animation import is_animation
-from fer_demo.compare import agreement, compared_labels, comparison_rows
-from fer_demo.downloads import new_export_dir
+from fer_demo.analysis.compare import agreement, compared_labels, comparison_rows
+from fer_demo.analysis.labels import canonical_order
+from fer_demo.analysis.saliency import gallery_items
 from fer_demo.errors import ModelUnavailableError
-from fer_demo.export import download_name, face_columns, face_rows, table_frame, write_csv, write_json
-from fer_demo.face_cards import face_cards
-from fer_demo.labels import canonical_order
+from fer_demo.media.animation import is_animation
 from fer_demo.models.specs import get_spec
-from fer_demo.plots import comparison_chart, empty_figure, probability_chart
-from fer_demo.render import annotate, too_small_note
-from fer_demo.saliency import gallery_items
-from fer_demo.studio import Studio
+from fer_demo.presentation.export import (
+    download_name,
+    face_columns,
+    face_rows,
+    table_frame,
+    write_csv,
+    write_json,
+)
+from fer_demo.presentation.face_cards import face_cards
+from fer_demo.presentation.plots import comparison_chart, empty_figure, probability_chart
+from fer_demo.presentation.render import annotate, too_small_note
 from fer_demo.ui.common import (
     QUICK,
     detection_controls,
@@ -32,8 +37,10 @@ from fer_demo.ui.common import (
     refresh_on_focus,
     user_errors,
 )
+from fer_demo.ui.downloads import new_export_dir
 from fer_demo.ui.example_cache import REUSED_NOTE, ExampleCache
 from fer_demo.ui.request_guard import accept_received_files
+from fer_demo.workflow.studio import Studio
 
 log = logging.getLogger(__name__)
 

@@ -18,10 +18,10 @@ import gradio as gr
 
 from fer_demo.browser.page import LivePage
 from fer_demo.browser.summary import BrowserFrame, parse_summary
+from fer_demo.config import DetectionOptions
 from fer_demo.errors import InputError, UserFacingError
-from fer_demo.faces import DetectionOptions
 from fer_demo.models.specs import MODEL_SPECS, get_spec
-from fer_demo.studio import Studio
+from fer_demo.workflow.studio import Studio
 
 # js_on_load runs as a plain function: the async work sits in an async arrow function.
 # trigger("summary", data) and trigger("fallback") fire the component's custom events.

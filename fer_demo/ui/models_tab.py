@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import gradio as gr
 
-from fer_demo.model_cards import model_card, status_table
 from fer_demo.models.specs import FACE_EMBEDDER, MODEL_SPECS
-from fer_demo.studio import Studio
+from fer_demo.presentation.model_cards import model_card, status_table
+from fer_demo.workflow.studio import Studio
 
 INTRO = """Every model the studio serves, with its paper, outputs, input contract, the authors'
 reported accuracy, license and weight status. Weights are downloaded from pinned sources

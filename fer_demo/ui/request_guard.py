@@ -25,7 +25,7 @@ from gradio.exceptions import ComponentProcessingError, InvalidPathError
 from gradio.utils import get_upload_folder
 
 from fer_demo.errors import InputError
-from fer_demo.images import check_image_header, decode_camera_frame
+from fer_demo.media.images import check_image_header, decode_camera_frame
 
 PLEASE_UPLOAD = "Please upload the file: this app only analyses files uploaded to it."
 

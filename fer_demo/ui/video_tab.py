@@ -8,16 +8,13 @@ from collections.abc import Iterator
 import gradio as gr
 import pandas as pd
 
-from fer_demo import video_job
+from fer_demo.analysis.persons import DEFAULT_LINK_THRESHOLD
+from fer_demo.analysis.timeline import by_face
 from fer_demo.config import StreamSettings
-from fer_demo.downloads import new_export_dir
 from fer_demo.durations import duration_text
-from fer_demo.export import download_name, table_frame, write_csv, write_json
 from fer_demo.models.specs import FACE_EMBEDDER
-from fer_demo.persons import DEFAULT_LINK_THRESHOLD
-from fer_demo.plots import circumplex, emotion_timeline, valence_arousal_timeline
-from fer_demo.studio import Studio
-from fer_demo.timeline import by_face
+from fer_demo.presentation.export import download_name, table_frame, write_csv, write_json
+from fer_demo.presentation.plots import circumplex, emotion_timeline, valence_arousal_timeline
 from fer_demo.ui.common import (
     as_number,
     chosen_lstm,
@@ -29,10 +26,13 @@ from fer_demo.ui.common import (
     temporal_options,
     user_errors,
 )
+from fer_demo.ui.downloads import new_export_dir
 from fer_demo.ui.example_cache import REUSED_NOTE, ExampleCache
 from fer_demo.ui.request_guard import accept_received_files
 from fer_demo.ui.video_jobs import VideoJobs
-from fer_demo.video import VideoProgress, VideoResult
+from fer_demo.workflow import video_job
+from fer_demo.workflow.studio import Studio
+from fer_demo.workflow.video import VideoProgress, VideoResult
 
 log = logging.getLogger(__name__)
 

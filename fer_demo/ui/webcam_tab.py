@@ -24,11 +24,9 @@ import numpy as np
 from gradio.components.plot import PlotData
 
 from fer_demo.browser.page import DETECTOR_NAME, LivePage
-from fer_demo.downloads import new_export_dir
 from fer_demo.errors import InputError
 from fer_demo.models.specs import get_spec
-from fer_demo.plots import empty_figure
-from fer_demo.studio import Studio
+from fer_demo.presentation.plots import empty_figure
 from fer_demo.ui.common import (
     QUICK,
     chosen_lstm,
@@ -41,10 +39,12 @@ from fer_demo.ui.common import (
     temporal_options,
     user_errors,
 )
+from fer_demo.ui.downloads import new_export_dir
 from fer_demo.ui.frame_files import FrameFiles
 from fer_demo.ui.live_view import live_component, page_config, read_summary
 from fer_demo.ui.request_guard import accept_received_files
-from fer_demo.webcam import LiveLoad, WebcamSession, WebcamUpdate
+from fer_demo.workflow.studio import Studio
+from fer_demo.workflow.webcam import LiveLoad, WebcamSession, WebcamUpdate
 
 log = logging.getLogger(__name__)
 

@@ -19,20 +19,11 @@ import pytest
 
 from fer_demo.browser.vendor import local_folder, vendor_runtime
 from fer_demo.config import Settings
-from fer_demo.studio import Studio
 from fer_demo.ui import build_demo, launch_options
-
-from ..conftest import free_port
-from ..webcam_meter import write_camera_clip
-
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts" / "browser"
-CHROMIUM = os.environ.get("FER_DEMO_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMIUM_FLAGS = [  # the closed network refuses Chromium's background connections: turn them off
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
-]  # fmt: skip
+from fer_demo.workflow.studio import Studio
+from tests.support.chromium import CHROMIUM, launch_with_camera
+from tests.support.paths import ARTIFACTS, free_port
+from tests.support.webcam_meter import write_camera_clip
 
 
 @pytest.hookimpl(wrapper=True)
@@ -109,7 +100,7 @@ def playwright():
 
 @pytest.fixture(scope="session")
 def browser(playwright, tmp_path_factory):
-    # Two faces at 30 fps, each frame's index in a barcode (tests/webcam_meter.py), looping every 3 s.
+    # Two faces at 30 fps, each frame's index in a barcode (tests/support/webcam_meter.py), looping every 3 s.
     camera = write_camera_clip(tmp_path_factory.mktemp("camera") / "faces.y4m", seconds=3.0)
     browser = launch_with_camera(playwright, camera)
     yield browser
@@ -152,21 +143,12 @@ def phone(browser, request, server_log):
     yield from _open_page(browser, request, server_log, 390, 844)
 
 
-def launch_with_camera(playwright, camera: Path):
-    """Headless Chromium whose fake camera plays ``camera`` (a Y4M file)."""
-    return playwright.chromium.launch(
-        executable_path=CHROMIUM,
-        headless=True,
-        args=[*CHROMIUM_FLAGS, f"--use-file-for-fake-video-capture={camera}"],
-    )
-
-
 @pytest.fixture(scope="session")
 def crowd_browser(playwright, tmp_path_factory):
     """A Chromium whose fake camera plays a real crowd: Intel's clips in a 2x2 grid (up to ten
-    faces, people walking in and out; tests/real_footage.py), 640x480 at 25 fps, looping."""
-    from ..real_footage import crowd_frames
-    from ..synthetic_video import write_y4m
+    faces, people walking in and out; tests/support/real_footage.py), 640x480 at 25 fps, looping."""
+    from tests.support.real_footage import crowd_frames
+    from tests.support.synthetic_video import write_y4m
 
     camera = write_y4m(tmp_path_factory.mktemp("crowd") / "crowd.y4m", crowd_frames(116), fps=25)
     browser = launch_with_camera(playwright, camera)

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import EXAMPLES
-from ..synthetic_video import make_clip
-from ..webcam_meter import meter_script, summarise
-from .conftest import ARTIFACTS
+from tests.support.paths import ARTIFACTS, EXAMPLES
+from tests.support.synthetic_video import make_clip
+from tests.support.webcam_meter import meter_script, summarise
 
 MODEL_NAMES = ["mini_xception", "emonet_8", "emonet_5", "emo_affectnet_resnet50", "enet_b0_7", "enet_b2_7",
                "enet_b0_8_best_afew", "enet_b0_8_best_vgaf", "enet_b2_8", "enet_b0_8_va_mtl",
@@ -138,7 +137,7 @@ def test_cancel_in_the_page_keeps_the_partial_video(page, app_url, tmp_path):
 
 
 def test_an_animated_image_is_offered_to_the_video_tab(page, app_url, tmp_path):
-    from ..hostile_media import multi_frame
+    from tests.support.hostile_media import multi_frame
 
     open_tab(page, app_url, "Image")
     page.locator("#image-input input[type=file]").set_input_files(str(multi_frame(tmp_path, "gif", frames=6)))

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 
-from .conftest import ARTIFACTS
+from tests.support.paths import ARTIFACTS
+
 from .test_browser import open_tab
 
 TIMELINE_END = """() => {

@@ -11,16 +11,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fer_demo.faces import crop, expand_boxes
-from fer_demo.labels import to_canonical
+from fer_demo.analysis.faces import crop, expand_boxes
+from fer_demo.analysis.labels import to_canonical
 from fer_demo.models.preprocess import prepare
 from fer_demo.models.specs import MODEL_SPECS
 from fer_demo.models.zoo import ModelZoo
-from fer_demo.studio import Studio
 from fer_demo.ui.live_view import page_config
+from fer_demo.workflow.studio import Studio
+from tests.support.checkpoints.hsemotion import write_whole_model_pickle
+from tests.support.paths import EXAMPLES
 
-from ..checkpoints.hsemotion import write_whole_model_pickle
-from ..conftest import EXAMPLES
 from .test_browser import open_tab
 
 FRAME_REQUESTS = ("/gradio_api/stream/", "/gradio_api/upload", "/gradio_api/queue/join")

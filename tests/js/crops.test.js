@@ -1,4 +1,4 @@
-// A face's way into a model on the live page (pipeline.js), as fer_demo/faces.py and
+// A face's way into a model on the live page (pipeline.js), as fer_demo/analysis/faces.py and
 // fer_demo/models/preprocess.py do it on the server: the crop, the input tensor, the outputs.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";

@@ -1,5 +1,5 @@
 // The live mode's maths, free of the DOM: detector input and output, face crops, the models'
-// preprocessing (ported from fer_demo/faces.py and fer_demo/models/preprocess.py, bit for bit
+// preprocessing (ported from fer_demo/analysis/faces.py and fer_demo/models/preprocess.py, bit for bit
 // where Python rounds), tracking and smoothing. Every function is pure or owns only its state.
 
 // ---- BlazeFace short range -------------------------------------------------------------------
@@ -152,7 +152,7 @@ export function decodeFaces(regressors, logits, anchors, fit, options) {
   return weightedNms(candidates, overlap).filter((f) => Math.min(f.x2 - f.x1, f.y2 - f.y1) >= minSize);
 }
 
-// ---- face crops (fer_demo/faces.py) ------------------------------------------------------------
+// ---- face crops (fer_demo/analysis/faces.py) ------------------------------------------------------------
 /** Python's round(): halves go to the even neighbour. */
 export function roundHalfEven(v) {
   const r = Math.round(v);
@@ -350,7 +350,7 @@ export function interpret(raw, model) {
 }
 
 // ---- tracking and smoothing --------------------------------------------------------------------
-/** Distance between box centres in face sizes (the mean side of the two boxes), as fer_demo/tracking.py. */
+/** Distance between box centres in face sizes (the mean side of the two boxes), as fer_demo/analysis/tracking.py. */
 function centreDistance(a, b) {
   const dx = (a.x1 + a.x2 - b.x1 - b.x2) / 2;
   const dy = (a.y1 + a.y2 - b.y1 - b.y2) / 2;
@@ -417,7 +417,7 @@ export class Tracker {
   }
 }
 
-// ---- captions (fer_demo/label_layout.py) ------------------------------------------------------
+// ---- captions (fer_demo/presentation/label_layout.py) ------------------------------------------------------
 const STACK_STEPS = 6;
 
 function overlap(a, b) {
@@ -472,7 +472,7 @@ export function placeLabels(boxes, sizes, width, height) {
   return boxes.map((_, i) => [placed.get(i).x1, placed.get(i).y1]);
 }
 
-/** Exponential smoothing over time (time constant ``tau`` s), as fer_demo/temporal.py. */
+/** Exponential smoothing over time (time constant ``tau`` s), as fer_demo/analysis/temporal.py. */
 export function smooth(previous, current, dt, tau) {
   if (!previous || tau <= 0) return current;
   const a = 1 - Math.exp(-Math.max(dt, 0) / tau);

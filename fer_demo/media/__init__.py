@@ -1,0 +1,1 @@
+"""Media in and out: uploads decoded to RGB, videos decoded and encoded (PyAV), animations."""

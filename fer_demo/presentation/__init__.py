@@ -1,0 +1,1 @@
+"""What users see and take away: drawn frames, Plotly figures, cards, CSV and JSON."""
