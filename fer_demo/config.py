@@ -85,7 +85,7 @@ class Settings:
     default_model: str | None = None
     weights_dir: Path = Path("weights")  # FER_DEMO_WEIGHTS_DIR
     detect_max_side: int = 640  # FER_DEMO_DETECT_MAX_SIDE: faces are found on a copy this size
-    min_face_size: int = 20  # FER_DEMO_MIN_FACE: smallest face MTCNN looks for, in pixels of that copy
+    pyramid_min_px: int = 20  # FER_DEMO_MIN_FACE: smallest face MTCNN looks for, in pixels of that copy
     face_threshold: float = DetectionOptions.min_confidence  # FER_DEMO_FACE_THRESHOLD: weaker are dropped
     face_min_size: int = DetectionOptions.min_face_size  # FER_DEMO_FACE_MIN_SIZE: in pixels of the image
     max_image_pixels: int = 50_000_000  # FER_DEMO_MAX_IMAGE_PIXELS: decompression-bomb guard
@@ -131,7 +131,7 @@ class Settings:
             default_model=os.environ.get("FER_DEMO_MODEL") or base.default_model,
             weights_dir=default_weights_dir(),
             detect_max_side=_env_int("FER_DEMO_DETECT_MAX_SIDE", base.detect_max_side),
-            min_face_size=_env_int("FER_DEMO_MIN_FACE", base.min_face_size),
+            pyramid_min_px=_env_int("FER_DEMO_MIN_FACE", base.pyramid_min_px),
             face_threshold=_env_float("FER_DEMO_FACE_THRESHOLD", base.face_threshold),
             face_min_size=_env_int("FER_DEMO_FACE_MIN_SIZE", base.face_min_size),
             max_image_pixels=_env_int("FER_DEMO_MAX_IMAGE_PIXELS", base.max_image_pixels),

@@ -75,14 +75,15 @@ class FaceDetector:
     MTCNN's cost grows with image area and shrinks with its smallest face size
     (about 270 ms for a 1280x720 frame at full size against 50 ms at 640 px),
     so detection happens on a copy whose longest side is ``max_side``, looking
-    for faces of at least ``min_face_size`` pixels of that copy.
+    for faces of at least ``pyramid_min_px`` pixels of that copy (MTCNN's pyramid starts there;
+    which faces are reported is ``options.min_face_size``, in pixels of the image).
     """
 
     def __init__(
-        self, max_side: int = 640, min_face_size: int = 20, options: DetectionOptions = DetectionOptions()  # noqa: B008 (frozen)
+        self, max_side: int = 640, pyramid_min_px: int = 20, options: DetectionOptions = DetectionOptions()  # noqa: B008
     ) -> None:
         self.max_side = max_side
-        self.min_face_size = min_face_size
+        self.pyramid_min_px = pyramid_min_px
         self.options = options  # the default for calls that give none
         self._mtcnn = None
         self._lock = threading.Lock()
@@ -106,7 +107,7 @@ class FaceDetector:
             # reducing_gap: box-reduce first, then resample; several times faster, same boxes.
             small = np.asarray(Image.fromarray(image).resize(size, Image.BILINEAR, reducing_gap=2.0))
         # Faces smaller than the user's minimum need not be looked for: a coarser pyramid, faster.
-        pyramid_min = max(self.min_face_size, options.min_face_size * small.shape[0] / height)
+        pyramid_min = max(self.pyramid_min_px, options.min_face_size * small.shape[0] / height)
         if min(small.shape[:2]) < pyramid_min:  # no room for a face; MTCNN's pyramid would be empty
             return FaceDetections.empty()
         boxes, scores, landmarks = self._mtcnn_detect(small, pyramid_min)

@@ -32,7 +32,7 @@ class Studio:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.zoo = ModelZoo(settings.weights_dir)
-        self.detector = FaceDetector(settings.detect_max_side, settings.min_face_size, settings.detection)
+        self.detector = FaceDetector(settings.detect_max_side, settings.pyramid_min_px, settings.detection)
         self._detectors = {settings.detect_max_side: self.detector}
         # Decoding and analysing images is CPU work: at most this many at once, whatever number
         # of requests Gradio runs. A request waiting for a model to load holds no slot.
@@ -44,7 +44,7 @@ class Studio:
         """A detector working on copies of at most ``max_side`` pixels (one per size, shared)."""
         if max_side not in self._detectors:
             self._detectors[max_side] = FaceDetector(
-                max_side, self.settings.min_face_size, self.settings.detection
+                max_side, self.settings.pyramid_min_px, self.settings.detection
             )
         return self._detectors[max_side]
 

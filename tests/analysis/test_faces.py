@@ -73,7 +73,7 @@ def test_downscale_factor():
 
 @pytest.fixture(scope="module")
 def detector() -> FaceDetector:
-    return FaceDetector(max_side=640, min_face_size=20)
+    return FaceDetector(max_side=640, pyramid_min_px=20)
 
 
 def test_detector_finds_the_astronaut(detector, astronaut):
