@@ -29,7 +29,6 @@ from fer_demo.analysis.persons import DEFAULT_LINK_THRESHOLD
 from fer_demo.analysis.pipeline import FaceResult, ImageAnalysis
 from fer_demo.config import DetectionOptions, Settings, StreamSettings
 from fer_demo.errors import InputError
-from fer_demo.media.images import decode_array, decode_image
 from fer_demo.models.specs import MODEL_SPECS
 from fer_demo.workflow.studio import Studio
 from fer_demo.workflow.video import VideoProgress, VideoResult
@@ -203,14 +202,7 @@ class Analyzer:
             InputError: not an image, damaged, too large or too small (the message says which).
             ModelUnavailableError: the model cannot run here (the message says how to fix it).
         """
-        model = self.studio.zoo.get(self.model)
-        with self.studio.analysis_slots:
-            limit = self.studio.settings.max_image_pixels
-            if isinstance(source, np.ndarray):
-                image = decode_array(source, limit)
-            else:
-                image = decode_image(source, limit)
-            analysis = self.studio.analyze(image.pixels, self.model, model, self.detection)
+        image, analysis = self.studio.analyze_file(source, self.model, options=self.detection)
         return PhotoResult(
             self.model, analysis.width, analysis.height, analysis.faces, analysis.too_small, image.notes
         )

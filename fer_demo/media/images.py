@@ -59,16 +59,18 @@ def load_image(source: str | Path | bytes, max_pixels: int) -> np.ndarray:
     return decode_image(source, max_pixels).pixels
 
 
-def decode_image(source: str | Path | bytes, max_pixels: int) -> DecodedImage:
+def decode_image(source: str | Path | bytes | np.ndarray, max_pixels: int) -> DecodedImage:
     """Decode the first frame of an image file, with notes on anything the user should know.
 
     Args:
-        source: a path or the file's bytes.
+        source: a path, the file's bytes, or an image already in memory (see :func:`decode_array`).
         max_pixels: refuse images with more pixels than this before decoding them.
 
     Raises:
         InputError: empty, not an image, truncated, damaged, too large or too small.
     """
+    if isinstance(source, np.ndarray):
+        return decode_array(source, max_pixels)
     with pillow_errors(max_pixels):
         image = Image.open(_open_source(source), formats=ACCEPTED_FORMATS)
         check_size(image.size, max_pixels)

@@ -11,6 +11,8 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from fer_demo.analysis.faces import FaceDetector
 from fer_demo.analysis.pipeline import ImageAnalysis, analyze_image
 from fer_demo.config import DetectionOptions, Settings, StreamSettings
@@ -123,15 +125,16 @@ class Studio:
 
     def analyze_file(
         self,
-        path: str | Path,
+        source: str | Path | bytes | np.ndarray,
         model_name: str,
         progress: Progress | None = None,
         options: DetectionOptions | None = None,
     ) -> tuple:
-        """Load an image file and analyse it; returns (DecodedImage, ImageAnalysis)."""
+        """Decode an image (a path, its bytes or an array) and analyse it; returns (DecodedImage,
+        ImageAnalysis)."""
         model = self.zoo.get(model_name, progress)
         with self.analysis_slots:
-            image = decode_image(path, self.settings.max_image_pixels)
+            image = decode_image(source, self.settings.max_image_pixels)
             return image, self.analyze(image.pixels, model_name, model, options)
 
     def compare_file(self, path: str | Path, options: DetectionOptions | None = None) -> tuple:
