@@ -7,8 +7,9 @@ import gradio as gr
 from fer_demo.analysis.saliency import saliency_document
 from fer_demo.errors import InputError
 from fer_demo.models.specs import MODEL_SPECS
-from fer_demo.ui.common import QUICK, detection_options, user_errors
+from fer_demo.ui.common import QUICK, user_errors
 from fer_demo.ui.request_guard import payload_path, received_file
+from fer_demo.ui.values import detection_options
 from fer_demo.workflow.studio import Studio
 
 

@@ -10,39 +10,18 @@ from typing import Any
 
 import gradio as gr
 
-from fer_demo.config import DetectionOptions
-from fer_demo.errors import InputError, ModelUnavailableError, UserFacingError
+from fer_demo.errors import ModelUnavailableError, UserFacingError
 from fer_demo.models.specs import TEMPORAL_SPECS, get_spec
 from fer_demo.models.weights import Progress
 from fer_demo.presentation.model_cards import weights_status
+from fer_demo.ui.values import NO_TEMPORAL
 from fer_demo.workflow.studio import Studio
 
 log = logging.getLogger(__name__)
 
-NO_TEMPORAL = "none"  # the temporal-model picker's "no LSTM" choice
 # Image requests share one Gradio group with room for many: the CPU work inside them is bounded by
 # Studio.analysis_slots instead, so a request waiting for a model download holds back no one else.
 QUICK = {"concurrency_id": "images", "concurrency_limit": 16}
-
-
-def as_number(value: Any, label: str, low: float, high: float, whole: bool = False) -> float:
-    """An API or widget value as a number in [low, high], or a message naming the setting and its range."""
-    kind = "a whole number" if whole else "a number"
-    try:
-        number = float(value)
-    except (TypeError, ValueError, OverflowError):
-        raise InputError(f"{label} must be {kind} from {low:g} to {high:g}; got {value!r}.") from None
-    if not low <= number <= high or (whole and number != int(number)):
-        raise InputError(f"{label} must be {kind} from {low:g} to {high:g}; got {value!r}.")
-    return int(number) if whole else number
-
-
-def detection_options(threshold: Any, min_face: Any) -> DetectionOptions:
-    """The detection settings of a request, checked."""
-    return DetectionOptions(
-        as_number(threshold, "The face detection threshold", 0.0, 1.0),
-        as_number(min_face, "The minimum face size", 0, 10_000, whole=True),
-    )
 
 
 def detection_controls(studio: Studio) -> tuple[gr.Slider, gr.Slider]:
@@ -151,11 +130,6 @@ def temporal_options(model_name: str) -> dict:
     choices = [("none (exponential smoothing)", NO_TEMPORAL)]
     choices += [(f"{TEMPORAL_SPECS[n].display_name} ({TEMPORAL_SPECS[n].reported})", n) for n in names]
     return {"choices": choices, "value": NO_TEMPORAL, "visible": bool(names)}
-
-
-def chosen_lstm(temporal: str | None) -> str | None:
-    """The temporal-model picker's value as an LSTM name, or None for smoothing."""
-    return None if temporal in (None, "", NO_TEMPORAL) else temporal
 
 
 def follow_model(model: gr.Dropdown, temporal: gr.Dropdown, api_name: str) -> None:

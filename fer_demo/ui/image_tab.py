@@ -3,58 +3,43 @@
 from __future__ import annotations
 
 import logging
-import threading
-import time
-from collections import OrderedDict
-from concurrent.futures import Future
-from pathlib import Path
 
 import gradio as gr
 
-from fer_demo.analysis.compare import agreement, compared_labels, comparison_rows
-from fer_demo.analysis.labels import canonical_order
-from fer_demo.analysis.saliency import gallery_items
 from fer_demo.errors import ModelUnavailableError
 from fer_demo.media.animation import is_animation
-from fer_demo.models.specs import get_spec
-from fer_demo.presentation.export import (
-    download_name,
-    face_columns,
-    face_rows,
-    table_frame,
-    write_csv,
-    write_json,
-)
-from fer_demo.presentation.face_cards import face_cards
-from fer_demo.presentation.plots import comparison_chart, empty_figure, probability_chart
-from fer_demo.presentation.render import annotate, too_small_note
+from fer_demo.presentation.export import face_columns, table_frame
 from fer_demo.ui.common import (
     QUICK,
     detection_controls,
-    detection_options,
     download_progress,
     model_note,
     refresh_on_focus,
     user_errors,
 )
-from fer_demo.ui.downloads import new_export_dir
-from fer_demo.ui.example_cache import REUSED_NOTE, ExampleCache
+from fer_demo.ui.example_cache import ExampleCache
+from fer_demo.ui.image_handlers import (
+    TOP_LABEL,
+    LatestOnly,
+    PhotoRequest,
+    PhotoView,
+    SharedRuns,
+    analyse_photo,
+    cleared,
+    compare_photo,
+    explain_photo,
+    target_choices,
+)
 from fer_demo.ui.request_guard import accept_received_files
+from fer_demo.ui.values import detection_options
 from fer_demo.workflow.studio import Studio
 
 log = logging.getLogger(__name__)
 
-TOP_LABEL = "Each face's top label"
 IMAGE_EXAMPLES = ["examples/astronaut.jpg", "examples/biden-portrait.jpg", "examples/two-faces.jpg",
                   "examples/three-people.jpg"]  # fmt: skip
 EXAMPLE_LABELS = ["Astronaut Eileen Collins (NASA)", "Official portrait (White House)", "Two faces",
                   "Three people (Intel, CC BY 4.0)"]  # fmt: skip
-NO_FACES = "No faces found. Try a photo where faces are larger, frontal and well lit."
-
-
-def target_choices(model_name: str) -> list[str]:
-    """What the Why? view can explain: each face's own verdict, or any class the model has."""
-    return [TOP_LABEL, *canonical_order(get_spec(model_name).labels)]
 
 
 def needs_download(studio: Studio, name: str) -> bool:
@@ -63,20 +48,8 @@ def needs_download(studio: Studio, name: str) -> bool:
     return status.available and status.needs_download
 
 
-def analysis_summary(count: int, display_name: str, elapsed: float) -> str:
-    if count == 0:
-        return "**No faces found** in this image."
-    return f"Found **{count} face{'s' if count > 1 else ''}** with {display_name} in {elapsed * 1000:.0f} ms."
-
-
-def with_notes(summary: str, notes: tuple[str, ...]) -> str:
-    """The summary line followed by what the user should know about how the file was read."""
-    return "\n\n".join([summary, *(f"Note: {note}" for note in notes)])
-
-
-def _files_exist(result: tuple) -> bool:
-    """Whether a result's CSV and JSON downloads are still on disk (export folders are purged)."""
-    return all(path is None or Path(path).is_file() for path in result[4:6])
+def session_of(request: gr.Request | None) -> str:
+    return getattr(request, "session_hash", None) or ""
 
 
 def build_image_tab(studio: Studio) -> tuple[gr.Image, gr.Button]:
@@ -187,146 +160,44 @@ def build_image_tab(studio: Studio) -> tuple[gr.Image, gr.Button]:
                 **QUICK)  # fmt: skip
     refresh_on_focus(model, studio)
 
-    def cleared(model_name: str, message: str = "") -> tuple:
-        """No result on screen: the photo is gone, or ``message`` says why there is none."""
-        return None, message, None, table_frame([], face_columns(model_name)), None, None, ""
-
-    @user_errors
-    def run(
-        path: str | None,
-        model_name: str,
-        threshold: float,
-        min_face: float,
-        show_landmarks: bool = False,
-        progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio injects it)
-    ) -> tuple:
-        if not path:
-            raise gr.Error("Please upload a photo first.", print_exception=False)
-        options = detection_options(threshold, min_face)
-        key = examples.key(path, model_name, options, bool(show_landmarks))
-        if (reused := examples.get(key)) is not None:
-            return reused
-        if not studio.zoo.is_loaded(model_name):
-            progress(0, desc=f"Loading {get_spec(model_name).display_name}")
-        started = time.perf_counter()
-        try:
-            image, analysis = studio.analyze_file(path, model_name, download_progress(progress), options)
-        except ModelUnavailableError as error:  # said once, in place; nothing of an earlier result stays
-            log.info("image tab: %s", error)
-            return cleared(model_name, f"**{error.visitor}**")
-        elapsed = time.perf_counter() - started
-        count = len(analysis.faces)
-        log.info(
-            "image %dx%d, %d faces, %s, %.0f ms",
-            analysis.width,
-            analysis.height,
-            count,
-            model_name,
-            elapsed * 1000,
-        )
-        columns, rows = face_columns(model_name), face_rows(analysis)
-        folder = new_export_dir()
-        csv_path = write_csv(rows, columns, folder / download_name(path, model_name, "csv"))
-        json_path = write_json(
-            {**analysis.to_dict(), "notes": list(image.notes)},
-            folder / download_name(path, model_name, "json"),
-        )
-        small = too_small_note(len(analysis.too_small), options.min_face_size)
-        if count == 0 and not small:
-            gr.Warning(NO_FACES)
-        figure = probability_chart(analysis.faces) if count else empty_figure("No faces found")
-        summary = analysis_summary(count, analysis.model_display_name, elapsed)
-        notes = (*image.notes, *([small] if small else ()))
-        result = (
-            annotate(image.pixels, analysis.faces, bool(show_landmarks), analysis.too_small),
-            with_notes(summary, notes),
-            figure,
-            table_frame(rows, columns),
-            str(csv_path),
-            str(json_path),
-            face_cards(image.pixels, analysis),
-        )
-        examples.put(key, (result[0], with_notes(summary, (*notes, REUSED_NOTE)), *result[2:]),
-                     files=(csv_path, json_path))  # fmt: skip
-        return result
-
-    @user_errors
-    def run_comparison(path: str | None, threshold: float, min_face: float) -> tuple:
-        if not path:
-            raise gr.Error("Please upload a photo first.", print_exception=False)
-        image, analyses = studio.compare_file(path, detection_options(threshold, min_face))
-        agreements = agreement(analyses)
-        columns, rows = comparison_rows(analyses)
-        folder = new_export_dir()
-        csv_path = write_csv(rows, columns, folder / download_name(path, "compared", "csv"))
-        document = {"agreement": [a.to_dict() for a in agreements], "models": [a.to_dict() for a in analyses]}
-        json_path = write_json(document, folder / download_name(path, "compared", "json"))
-        ran = f"Ran {len(analyses)} model{'s' if len(analyses) != 1 else ''}: " + ", ".join(
-            a.model_display_name for a in analyses
-        )
-        skipped = [f"Skipped {len(names)} ({why}): {', '.join(names)}."
-                   for why, names in studio.skipped_models().items()]  # fmt: skip
-        if not agreements:
-            gr.Warning(NO_FACES)
-            verdicts = "**No faces found**."
-        else:
-            verdicts = " ".join(
-                f"Face #{a.face}: **{a.agreeing} of {a.models}** models say **{a.label}**."
-                for a in agreements
-            )
-        shared = agreements[0].shared_labels if agreements else ()
-        basis = []
-        if agreements and len(shared) < len(compared_labels(analyses)):
-            basis = [f"Votes are each model's most probable label among the {len(shared)} all of them have "
-                     f"({', '.join(shared)}): a class one model lacks is not a disagreement."]  # fmt: skip
-        message = "\n\n".join([verdicts, *basis, f"{ran}.", *skipped])
-        faces = analyses[0].faces if analyses else []
-        return (
-            annotate(image.pixels, faces),
-            with_notes(message, image.notes),
-            comparison_chart(analyses, agreements),
-            table_frame(rows, columns),
-            str(csv_path),
-            str(json_path),
-            face_cards(image.pixels, analyses[0]) if analyses else "",
-        )
+    def displayed(view: PhotoView) -> dict:
+        """A view's fields into the widgets that show them."""
+        if view.warning:
+            gr.Warning(view.warning)
+        return {image_out: view.annotated, status: view.status, chart: view.chart, table: view.table,
+                csv_file: view.csv, json_file: view.json, cards: view.cards}  # fmt: skip
 
     outputs = [image_out, status, chart, table, csv_file, json_file, cards]
     analysis_inputs = [image_in, model, threshold, min_face, landmarks]
+
+    def analyse_view(path, model_name, threshold, min_face, show_landmarks, progress) -> PhotoView:
+        request = PhotoRequest.from_widgets(path, model_name, threshold, min_face, show_landmarks)
+        return analyse_photo(studio, request, download_progress(progress),
+                             loading=lambda desc: progress(0, desc=desc), examples=examples)  # fmt: skip
+
+    @user_errors
+    def run(path: str | None, model_name: str, threshold: float, min_face: float, landmarks_on: bool = False,
+            progress: gr.Progress = gr.Progress()) -> dict:  # noqa: B008 (Gradio injects it)  # fmt: skip
+        return displayed(analyse_view(path, model_name, threshold, min_face, landmarks_on, progress))
+
+    @user_errors
+    def run_comparison(path: str | None, threshold: float, min_face: float) -> dict:
+        return displayed(compare_photo(studio, path, detection_options(threshold, min_face)))
+
     # On a phone the results are below the controls: pressing a button scrolls to them.
     analyse.click(run, analysis_inputs, outputs, api_name="analyze_image", scroll_to_output=True, **QUICK)
+    runs = SharedRuns()
 
-    # Per session: its last request and the result (a Future: a repeat may come while it runs).
-    last: OrderedDict[str, tuple[tuple, Future]] = OrderedDict()
-    last_lock = threading.Lock()
-
+    @user_errors
     def refresh(path: str | None, model_name: str, threshold: float, min_face: float, show_landmarks: bool,
-                request: gr.Request, progress=gr.Progress()):  # noqa: B008 (Gradio injects it)  # fmt: skip
+                request: gr.Request, progress=gr.Progress()) -> dict:  # noqa: B008 (Gradio injects it)  # fmt: skip
         """A new photo (upload, paste or example), model, detection setting or drawing choice:
-        analysed at once; no photo: nothing shown. A repeat of the session's last request (a drop
-        onto the photo fires the change event twice, at once) shares its run instead of another."""
+        analysed at once; no photo: nothing shown. Twin events of one drop share one run."""
         if not path:
-            return cleared(model_name)
+            return displayed(cleared(model_name))
         asked = (path, model_name, threshold, min_face, bool(show_landmarks))
-        session = getattr(request, "session_hash", None) or ""
-        with last_lock:
-            if session in last and last[session][0] == asked:
-                shared = last[session][1]
-                if not shared.done() or _files_exist(shared.result()):  # a purged download is made again
-                    return shared.result()
-            future: Future = Future()
-            last[session] = (asked, future)
-            last.move_to_end(session)
-            while len(last) > 256:
-                last.popitem(last=False)
-        try:
-            future.set_result(run(path, model_name, threshold, min_face, show_landmarks, progress))
-        except BaseException as error:
-            future.set_exception(error)
-            with last_lock:  # a failure is not kept: the same request tries again
-                if last.get(session, (None, None))[1] is future:
-                    del last[session]
-        return future.result()
+        return displayed(runs.run(session_of(request), asked,
+                             lambda: analyse_view(*asked, progress)))  # fmt: skip
 
     for trigger in (image_in.change, model.change, landmarks.change, threshold.release, min_face.release):
         trigger(refresh, analysis_inputs, outputs, api_visibility="private", **QUICK)
@@ -341,37 +212,25 @@ def build_image_tab(studio: Studio) -> tuple[gr.Image, gr.Button]:
 
     image_in.change(offer_video, image_in, as_video, api_visibility="private", queue=False)
 
-    why_calls: dict[str, int] = {}  # per session: Why? requests so far; a stale one's maps are not shown
+    why_calls = LatestOnly()
 
     @user_errors
     def show_why(path: str | None, model_name: str, target: str, threshold: float, min_face: float,
                  show: bool, request: gr.Request,
                  progress: gr.Progress = gr.Progress()) -> gr.Gallery:  # noqa: B008  # fmt: skip
-        """The Why? view: where the model looked on each face, for the class picked (one the model
-        has, else each face's top label); it follows the photo, the model and the class. Maps that
-        took long are dropped if a newer request (Why? switched off, another photo) came meanwhile."""
-        session = getattr(request, "session_hash", None) or ""
-        with last_lock:
-            if len(why_calls) > 4096:  # sessions come and go: an in-flight request then just shows nothing
-                why_calls.clear()
-            call = why_calls[session] = why_calls.get(session, 0) + 1
+        """The Why? view follows the photo, the model and the class; maps that took long are
+        dropped if a newer request (Why? switched off, another photo) came meanwhile."""
+        session = session_of(request)
+        call = why_calls.begin(session)
         if not show or not path:
             return gr.Gallery(None, visible=False)
-        asked = target if target in target_choices(model_name)[1:] else None
-        try:
-            image, analysis = studio.analyze_file(path, model_name, download_progress(progress),
-                                                  detection_options(threshold, min_face))  # fmt: skip
-        except ModelUnavailableError:  # the result panel says so, once
-            return gr.Gallery(None, visible=False)
-        saliencies = studio.explain(image.pixels, analysis, asked)
-        if why_calls.get(session) != call:
+        photo = PhotoRequest.from_widgets(path, model_name, threshold, min_face)
+        view = explain_photo(studio, photo, target, download_progress(progress))
+        if not why_calls.is_latest(session, call):
             return gr.skip()
-        if not saliencies:
+        if view.items is None:
             return gr.Gallery(None, visible=False)
-        label = f"Where the model looked (Grad-CAM, {saliencies[0].seconds * 1000:.0f} ms a face)"
-        if len(analysis.faces) > len(saliencies):
-            label += f"; faces #1-{len(saliencies)} of {len(analysis.faces)}"
-        return gr.Gallery(gallery_items(image.pixels, saliencies, asked), visible=True, label=label)
+        return gr.Gallery(view.items, visible=True, label=view.label)
 
     why_inputs = [image_in, model, why_target, threshold, min_face, why]
     # always_last: switching Why? off while its maps are computed must still hide them.

@@ -6,108 +6,39 @@ import logging
 from collections.abc import Iterator
 
 import gradio as gr
-import pandas as pd
 
 from fer_demo.analysis.persons import DEFAULT_LINK_THRESHOLD
-from fer_demo.analysis.timeline import by_face
 from fer_demo.config import StreamSettings
-from fer_demo.durations import duration_text
-from fer_demo.models.specs import FACE_EMBEDDER
-from fer_demo.presentation.export import download_name, table_frame, write_csv, write_json
-from fer_demo.presentation.plots import circumplex, emotion_timeline, valence_arousal_timeline
+from fer_demo.errors import InputError
+from fer_demo.presentation.export import table_frame
 from fer_demo.ui.common import (
-    as_number,
-    chosen_lstm,
     detection_controls,
-    detection_options,
     download_progress,
     follow_model,
     refresh_on_focus,
     temporal_options,
     user_errors,
 )
-from fer_demo.ui.downloads import new_export_dir
-from fer_demo.ui.example_cache import REUSED_NOTE, ExampleCache
+from fer_demo.ui.example_cache import ExampleCache
 from fer_demo.ui.request_guard import accept_received_files
+from fer_demo.ui.video_handlers import (
+    NO_VIDEO,
+    READY,
+    SUMMARY_COLUMNS,
+    VideoProgressView,
+    VideoView,
+    analyse,
+    cleared,
+    job_from_widgets,
+    link_choice,
+)
 from fer_demo.ui.video_jobs import VideoJobs
-from fer_demo.workflow import video_job
 from fer_demo.workflow.studio import Studio
-from fer_demo.workflow.video import VideoProgress, VideoResult
 
 log = logging.getLogger(__name__)
 
 VIDEO_EXAMPLE = "examples/four-shots.mp4"
 REAL_EXAMPLE = "examples/real-four-shots.mp4"  # Intel's clips, CC BY 4.0 (examples/README.md)
-READY = "Upload a video and press **Analyse video**."
-SUMMARY_COLUMNS = ["person", "tracks", "first_seen_s", "last_seen_s", "time_on_screen_s", "dominant_emotion",
-                   "dominant_mean_probability", "mean_valence", "mean_arousal"]  # fmt: skip
-
-
-def progress_text(event: VideoProgress) -> str:
-    left = f"{event.seconds_left:.0f} s left" if event.seconds_left != float("inf") else "estimating"
-    return (f"Analysing: frame **{event.frames_done} / {event.frames_total}**, "
-            f"{event.fps:.1f} frames/s, {left}.")  # fmt: skip
-
-
-def found_text(result: VideoResult) -> str:
-    """How many people the video shows, and how that was decided."""
-    persons = len(result.summary)
-    tracks = len(result.persons)
-    if not persons:
-        return "**No faces found** in this video"
-    if not result.linked:
-        return f"**{persons} face{'s' if persons != 1 else ''}** tracked"
-    merged = f"from {tracks} tracks linked by face" if tracks != persons else "each seen in one track"
-    return f"**{persons} person{'s' if persons != 1 else ''}** ({merged})"
-
-
-def result_text(result: VideoResult, note: str = "") -> str:
-    found = found_text(result)
-    if result.cancelled:
-        head = (f"**Cancelled** after {duration_text(result.elapsed)}: the video and data below cover "
-                f"{result.frames} frames, {duration_text(result.analysed_seconds)} of "
-                f"{duration_text(result.info.duration)} of video.")  # fmt: skip
-    else:
-        seconds = f"{duration_text(result.analysed_seconds)} of video"
-        head = (f"Done: {result.frames} frames ({seconds}) in {duration_text(result.elapsed)}, "
-                f"{result.speed:.2f}x real time.")  # fmt: skip
-    notes = [*result.notes, *([note] if note else [])]
-    return "\n\n".join([f"{head} {found}.", *(f"Note: {text}" for text in notes)])
-
-
-def person_gallery(result: VideoResult) -> list[tuple]:
-    """A thumbnail per person, captioned with the name the summary and timelines use: "Person 2"
-    when tracks were linked, else the track's "Face #7" as drawn on the video."""
-    rows = {row["person"]: row for row in result.summary}
-    return [
-        (face, person_name(result, person)) for person, face in result.thumbnails.items() if person in rows
-    ]
-
-
-def person_name(result: VideoResult, person: int) -> str:
-    if result.linked:
-        return f"Person {person}"
-    return f"Face #{result.person_tracks()[person][0]}"
-
-
-def summary_table(result: VideoResult) -> pd.DataFrame:
-    """The per-person table; without linking, a row per face named by its track, as drawn."""
-    if not result.linked:  # one track each: the track id, as drawn
-        rows = [{**row, "face": row["tracks"][0]} for row in result.summary]
-        return table_frame(rows, ["face", *SUMMARY_COLUMNS[2:]])
-    rows = [{**row, "tracks": ", ".join(map(str, row["tracks"]))} for row in result.summary]
-    return table_frame(rows, SUMMARY_COLUMNS)
-
-
-def link_choice(studio: Studio) -> dict:
-    """The "link tracks into persons" box: ticked where the face-recognition network can run,
-    unticked and locked, saying why, where it cannot."""
-    label = "Link tracks into persons (face re-identification)"
-    if not studio.zoo.embedder_availability().available:
-        return {"value": False, "interactive": False, "label": label, "info": video_job.NO_REID}
-    info = (f"{FACE_EMBEDDER.display_name} embeddings join one person's tracks across cuts and after "
-            "they leave the picture.")  # fmt: skip
-    return {"value": True, "label": label, "info": info}
 
 
 def build_video_tab(studio: Studio, jobs: VideoJobs) -> gr.Video:
@@ -215,101 +146,36 @@ def build_video_tab(studio: Studio, jobs: VideoJobs) -> gr.Video:
                api_visibility="private")  # fmt: skip
     follow_model(model, temporal, api_name="video_temporal_models")
     refresh_on_focus(model, studio)
-    outputs = [
-        status,
-        preview,
-        video_out,
-        timeline,
-        va_timeline,
-        va_plane,
-        persons,
-        summary,
-        csv_file,
-        json_file,
-    ]
+    outputs = [status, preview, video_out, timeline, va_timeline, va_plane, persons, summary, csv_file,
+               json_file]  # fmt: skip
+
+    def displayed(view: VideoView | VideoProgressView) -> dict:
+        """A view's fields into the widgets that show them; progress touches only the status and
+        the preview (in the status line: no overlay hides the preview)."""
+        if isinstance(view, VideoProgressView):
+            shown = gr.Image(view.preview, visible=True) if view.preview is not None else gr.skip()
+            return {status: view.status, preview: shown}
+        if view.warning:
+            gr.Warning(view.warning)
+        return {status: view.status, preview: gr.Image(None, visible=False), video_out: view.video,
+                timeline: view.timeline, va_timeline: view.valence_arousal, va_plane: view.circumplex,
+                persons: view.persons, summary: view.summary, csv_file: view.csv,
+                json_file: view.json}  # fmt: skip
 
     @user_errors
-    def run(
-        path: str | None,
-        model_name: str,
-        temporal_name: str,
-        every: float,
-        side: float,
-        smooth: float,
-        threshold: float,
-        min_face: float,
-        link: bool,
-        link_distance: float,
-        request: gr.Request,
-        progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio injects it)
-    ) -> Iterator[tuple]:
+    def run(path: str | None, model_name: str, temporal_name: str, every: float, side: float, smooth: float,
+            threshold: float, min_face: float, link: bool, link_distance: float, request: gr.Request,
+            progress: gr.Progress = gr.Progress()) -> Iterator[dict]:  # noqa: B008 (Gradio injects it)  # fmt: skip
         if not path:
-            raise gr.Error("Please upload a video first.", print_exception=False)
-        job = video_job.VideoJob(
-            model=model_name,
-            stream=StreamSettings(
-                detect_every=as_number(every, "Detect faces every N frames", 1, 30, whole=True),
-                smoothing=as_number(smooth, "Smoothing", 0, 5),
-                temporal_model=chosen_lstm(temporal_name),
-                detection=detection_options(threshold, min_face),
-            ),
-            detect_side=as_number(side, "Detection resolution", 160, 4096, whole=True),
-            link_persons=bool(link),
-            link_threshold=as_number(link_distance, "Person linking threshold", 0.05, 2.0),
-        )
+            raise InputError(NO_VIDEO)
+        job = job_from_widgets(model_name, temporal_name, every, side, smooth, threshold, min_face, link,
+                               link_distance)  # fmt: skip
         stop = jobs.take(request.session_hash)
         try:
-            yield ("Preparing the model and the video…", *clear()[1:])  # no result of another run stays
-            prepared = video_job.prepare(studio, job, download_progress(progress))
-            note = prepared.persons_note
-            key = examples.key(path, model_name, job.stream, job.detect_side, prepared.links_persons,
-                               job.link_threshold)  # fmt: skip
-            if (reused := examples.get(key)) is not None:
-                yield reused
-                return
-            output = new_export_dir() / "annotated.mp4"
-            events = video_job.run(prepared, path, output, studio.settings.video_limits, stop=stop)
-            for event in events:
-                if isinstance(event, VideoProgress):  # in the status line; no overlay hides the preview
-                    frame = gr.Image(event.preview, visible=True) if event.preview is not None else gr.skip()
-                    yield (progress_text(event), frame, *([gr.skip()] * (len(outputs) - 2)))
-                    continue
-                result = finished(event, output.parent, note, path)
-                if not event.cancelled:
-                    reused = (f"{result[0]}\n\n{REUSED_NOTE}", *result[1:])
-                    examples.put(key, reused, files=(result[2], *result[-2:]))  # the video, CSV, JSON
-                yield result
+            for view in analyse(studio, path, job, stop, download_progress(progress), examples):
+                yield displayed(view)
         finally:
             jobs.finish(request.session_hash, stop)
-
-    def finished(result: VideoResult, folder, note: str, source: str) -> tuple:
-        log.info(
-            "video %d frames %.1fs in %.1fs (%s)",
-            result.frames,
-            result.info.duration,
-            result.elapsed,
-            result.model,
-        )
-        csv_path = write_csv(
-            result.records, result.columns(), folder / download_name(source, result.model, "csv")
-        )
-        json_path = write_json(result.document(), folder / download_name(source, result.model, "json"))
-        if not result.summary and not result.cancelled:
-            gr.Warning("No faces found in this video.")
-        key, name = ("person", "Person {}") if result.linked else ("face_id", "Face #{}")
-        groups = by_face(result.reported_records(), key)
-        return (
-            result_text(result, note),
-            gr.Image(None, visible=False),  # the result takes the preview's place
-            str(result.output) if result.output else None,
-            emotion_timeline(groups, cuts=result.cuts, name=name),
-            valence_arousal_timeline(groups, cuts=result.cuts, name=name),
-            circumplex(groups, name=name),
-            person_gallery(result),
-            summary_table(result),
-            str(csv_path),
-            str(json_path),
-        )
 
     def arm(request: gr.Request) -> None:
         jobs.arm(request.session_hash)
@@ -319,16 +185,15 @@ def build_video_tab(studio: Studio, jobs: VideoJobs) -> gr.Video:
             return "Cancelling: the job stops at the next frame and keeps what it has done."
         return "Nothing to cancel: no video is being analysed in this session."
 
-    def clear() -> tuple:
-        """A new video (or none): the last one's results go, so nothing shown belongs to another video."""
-        empty = table_frame([], SUMMARY_COLUMNS)
-        return READY, gr.Image(None, visible=False), None, None, None, None, [], empty, None, None
+    def clear() -> dict:
+        return displayed(cleared())
 
     inputs = [video_in, model, temporal, detect_every, detect_side, smoothing, threshold, min_face,
               link_persons, link_threshold]  # fmt: skip
     # Progress is the status line's text; a minimal marker there, no overlay over the preview.
     analysis = {"concurrency_limit": 1, "concurrency_id": "video", "show_progress": "minimal",
                 "show_progress_on": [status], "scroll_to_output": True}  # fmt: skip
+
     def relink() -> gr.Checkbox:  # after a run whose face-recognition download failed: locked, saying why
         return gr.Checkbox(**link_choice(studio))
 

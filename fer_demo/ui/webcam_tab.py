@@ -29,9 +29,7 @@ from fer_demo.models.specs import get_spec
 from fer_demo.presentation.plots import empty_figure
 from fer_demo.ui.common import (
     QUICK,
-    chosen_lstm,
     detection_controls,
-    detection_options,
     download_progress,
     follow_model,
     model_note,
@@ -43,6 +41,7 @@ from fer_demo.ui.downloads import new_export_dir
 from fer_demo.ui.frame_files import FrameFiles
 from fer_demo.ui.live_view import live_component, page_config, read_summary
 from fer_demo.ui.request_guard import accept_received_files
+from fer_demo.ui.values import chosen_lstm, detection_options
 from fer_demo.workflow.studio import Studio
 from fer_demo.workflow.webcam import LiveLoad, WebcamSession, WebcamUpdate
 
