@@ -328,7 +328,7 @@ def test_every_font_weight_the_page_uses_is_one_it_loads(page, app_url):
 
 
 def analyses_logged(server_log) -> int:
-    return server_log.read_text().count("fer_demo.ui.image_tab: image ")
+    return server_log.read_text().count("fer_demo.ui.image_handlers: image ")
 
 
 def test_a_group_photo_on_a_phone_shows_its_result_on_the_first_screen(phone, app_url, server_log, tmp_path):

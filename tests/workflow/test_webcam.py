@@ -163,7 +163,7 @@ def test_slow_analysis_is_not_mistaken_for_a_paused_camera(session, monkeypatch)
     def slow(frame, time):
         return process(frame, time)
 
-    monkeypatch.setattr("fer_demo.workflow.webcam.clock.perf_counter", lambda: next(clock, 3.0))
+    monkeypatch.setattr("fer_demo.workflow.webcam.session.clock.perf_counter", lambda: next(clock, 3.0))
     monkeypatch.setattr(session.analyzer, "process", slow)
     session.step(frames[6], "mini_xception", 101.0)
     monkeypatch.undo()
@@ -372,3 +372,20 @@ def test_a_real_crowd_coming_and_going_never_stops_the_live_timeline(session):
     statuses = [u.status for u in updates if u.status]
     assert all("could not" not in status for status in statuses)
     assert any(f"{count} faces" in statuses[-1] for count in range(4, 11))
+
+
+def test_back_on_the_server_after_the_live_page_runs_the_model_the_page_named(tmp_path):
+    """Server mode with one model, live mode with another, server again: the frames are analysed
+    by the model now chosen, not by the first one's analyzer left behind."""
+    write_static_checkpoint(tmp_path / "FER_static_ResNet50_AffectNet.pt")
+    studio = Studio(Settings(weights_dir=tmp_path))
+    session = WebcamSession(studio.stream_analyzer, tmp_path / "s.csv", IN_STEP)
+    frames = list(webcam_frames(6))
+    run(session, frames[:3], "emo_affectnet_resnet50")
+    assert session.analyzer.model.spec.name == "emo_affectnet_resnet50"
+    session.add_browser_frames([], "mini_xception")
+    run(session, frames[3:], "mini_xception", start=101.0)
+    assert session.analyzer.model.spec.name == "mini_xception"
+    rows = list(csv.DictReader(session.export_csv().open()))
+    assert [row["model"] for row in rows] == ["emo_affectnet_resnet50"] * 3 + ["mini_xception"] * 3
+    session.close()
