@@ -31,6 +31,18 @@ if TYPE_CHECKING:
     from fer_demo.models.base import EmotionModel
 
 
+@dataclass(frozen=True)
+class FrameResult:
+    """What one frame of a stream gave: its faces, and what the analyzer did for it."""
+
+    faces: list[FaceResult]  # numbered by track id
+    shot: int  # the shot the frame belongs to (1-based)
+    detected: bool  # a detection was applied in this frame: its faces are detections, not predictions
+    found: int | None  # faces that detection returned (None: none was applied)
+    classified: int  # faces classified in this frame (the others show their last output)
+    too_small: np.ndarray  # (N, 4) boxes seen under the minimum size, held until the next detection or cut
+
+
 @dataclass
 class _FaceState:
     """The last output shown for one track and when it was computed."""
@@ -70,13 +82,10 @@ class StreamAnalyzer:
         self._detected_at: float | None = None
         self._pending: tuple[Future, float] | None = None  # a background detection and its frame's time
         self._worker: ThreadPoolExecutor | None = None
-        self.found: int | None = None  # faces the last frame's detection returned (None: it ran none)
         self.pace = 1.0  # detection and classification intervals are stretched by this (shared CPU)
-        self.detected = False  # what the last frame did: callers schedule their own extra work around it
-        self.classified = 0
         # Faces the last detection saw but found under the minimum size (boxes, held until the next
         # detection or cut): drawn in grey and counted, never analysed.
-        self.too_small = np.zeros((0, 4), np.float32)
+        self._too_small = np.zeros((0, 4), np.float32)
 
     @property
     def gives_valence_arousal(self) -> bool:
@@ -95,7 +104,7 @@ class StreamAnalyzer:
         if self.shots is not None:
             self.shots.reset()
         self._detected_at = None
-        self.too_small = np.zeros((0, 4), np.float32)
+        self._too_small = np.zeros((0, 4), np.float32)
         if self._pending is not None:
             self._pending[0].cancel()
             self._pending = None
@@ -113,8 +122,8 @@ class StreamAnalyzer:
             self._worker.shutdown(wait=False, cancel_futures=True)
             self._worker = None
 
-    def process(self, image: np.ndarray, time: float) -> list[FaceResult]:
-        """Analyse one RGB uint8 frame shown at ``time`` seconds; faces numbered by track id."""
+    def process(self, image: np.ndarray, time: float) -> FrameResult:
+        """Analyse one RGB uint8 frame shown at ``time`` seconds."""
         # Every frame goes to the shot detector (the first is its reference: never a cut).
         cut = self.shots is not None and self.shots.is_cut(image, time)
         if cut:
@@ -133,12 +142,10 @@ class StreamAnalyzer:
         only_new = detected and not self.settings.background_detection  # MTCNN ran in this frame
         due = [i for i, track in enumerate(ids) if self._due(track, time, new_only=only_new)]
         due = self._limit(due, ids)
-        self.detected, self.classified = detected, len(due)
-        self.found = None if found is None else len(found)
         if found is not None:
-            self.too_small = found.too_small
+            self._too_small = found.too_small
         elif cut:
-            self.too_small = np.zeros((0, 4), np.float32)
+            self._too_small = np.zeros((0, 4), np.float32)
         if due:
             self._classify(image, faces[np.array(due)], [ids[i] for i in due], time)
         active = self.tracker.active_ids
@@ -146,7 +153,14 @@ class StreamAnalyzer:
         self.smoother.prune(active)
         if self.lstm is not None:
             self.lstm.prune(active)
-        return face_results(faces, self._current(ids), self.model)
+        return FrameResult(
+            faces=face_results(faces, self._current(ids), self.model),
+            shot=self.shot,
+            detected=detected,
+            found=None if found is None else len(found),
+            classified=len(due),
+            too_small=self._too_small,
+        )
 
     def _cut(self) -> None:
         """A new shot: no face of the last one goes on (ids keep counting, so none is reused)."""

@@ -35,7 +35,7 @@ from fer_demo.media.video_io import Frame, VideoInfo, VideoWriter, probe, read_f
 from fer_demo.presentation.render import annotate, too_small_note
 
 if TYPE_CHECKING:
-    from fer_demo.analysis.stream import StreamAnalyzer
+    from fer_demo.analysis.stream import FrameResult, StreamAnalyzer
 
 
 @dataclass(frozen=True)
@@ -188,6 +188,42 @@ def sample_by_time(frames: Iterator[Frame], max_fps: float) -> Iterator[Frame]:
             yield frame
 
 
+@dataclass(frozen=True)
+class Stop:
+    """Why a job ended before the end of its video: the user's cancel, or a limit (its note)."""
+
+    cancelled: bool
+    note: str = ""
+
+
+class _Tally:
+    """What the frames analysed so far add up to; the result is made of it at the end."""
+
+    def __init__(self, model: str, rate: float, samples: TrackSamples) -> None:
+        self.model, self.rate, self.samples = model, rate, samples
+        self.records: list[dict] = []
+        self.cuts: list[float] = []  # seconds at which a new shot starts
+        self.frames = 0
+        self.covered = 0.0  # video seconds the frames so far stand for
+        self.last_index = -1  # the last frame's index in the file
+        self.too_small_max = 0  # faces seen under the minimum size, at most at once
+        self.too_small_seconds = 0.0
+
+    def add(self, frame: Frame, image: np.ndarray, result: FrameResult) -> None:
+        faces = result.faces
+        if result.shot > len(self.cuts) + 1:
+            self.cuts.append(round(frame.time, 4))
+        if result.detected and faces:  # real detections, not predictions: sample them for persons
+            boxes, scores = np.array([face.box for face in faces]), [face.score for face in faces]
+            self.samples.add(image, frame.time, boxes, scores, [face.face for face in faces])
+        if len(result.too_small):
+            self.too_small_max = max(self.too_small_max, len(result.too_small))
+            self.too_small_seconds += 1.0 / self.rate
+        self.records.extend(frame_records(frame.index, frame.time, faces, self.model, result.shot))
+        self.frames += 1
+        self.covered, self.last_index = frame.time + 1.0 / self.rate, frame.index
+
+
 def analyze_video(
     path: str | Path,
     analyzer: StreamAnalyzer,
@@ -216,6 +252,10 @@ def analyze_video(
     samples = samples if samples is not None else TrackSamples(None)  # thumbnails for the gallery
     analyzer.reset()
     model = analyzer.model.spec.name
+    if stop is not None and stop.is_set():
+        yield VideoResult(output=None, records=[], summary=[], info=info, frames=0, elapsed=0.0, model=model,
+                          notes=("Cancelled before it started.",), cancelled=True)  # fmt: skip
+        return
     rate = min(info.fps, limits.max_fps)
     size = output_size(info.width, info.height, limits.output_side)
     by_time = round(info.duration * rate) or info.frame_count
@@ -223,78 +263,85 @@ def analyze_video(
     notes: list[str] = []
     if info.fps > limits.max_fps + 0.5:
         notes.append(f"This video has {info.fps:.0f} frames a second; {limits.max_fps:g} a second were used.")
-    records: list[dict] = []
-    cuts: list[float] = []
+    tally = _Tally(model, rate, samples)
     started = time.perf_counter()
     last_progress = last_preview = started
-    frames, covered, first_shape, stopped, size_changed = 0, 0.0, None, None, False
-    too_small_max, too_small_seconds, last_index = 0, 0.0, -1
-    if stop is not None and stop.is_set():
-        yield VideoResult(None, [], [], info, 0, 0.0, model, ("Cancelled before it started.",), True)
-        return
+    first_shape, stopped, size_changed = None, None, False
     audio = Path(path) if info.has_audio else None
     # ultrafast: half the CPU of veryfast for a file about 3x larger, which keeps 720p real time.
     writing = VideoWriter(output, fps=rate, preset="ultrafast", audio_from=audio) if output else nullcontext()
     with writing as writer:
         for frame in sample_by_time(read_frames(path, limits.max_side), limits.max_fps):
-            stopped = _stop_reason(frame, frames, limits, stop)
-            if stopped is not None:
-                notes.extend([stopped] if stopped else [])
+            if (stopped := _stop_reason(frame, tally.frames, limits, stop)) is not None:
                 break
             first_shape = first_shape or frame.image.shape
             if frame.image.shape != first_shape and not size_changed:
                 notes.append(_size_change_note(frame, first_shape, size))
                 size_changed = True
             image = fit_into(frame.image, size)
-            faces = analyzer.process(image, frame.time)
-            if analyzer.shot > len(cuts) + 1:
-                cuts.append(round(frame.time, 4))
-            if analyzer.detected and faces:  # real detections, not predictions
-                boxes = np.array([face.box for face in faces])
-                samples.add(image, frame.time, boxes, [face.score for face in faces], [f.face for f in faces])
-            small = analyzer.too_small
-            if len(small):
-                too_small_max = max(too_small_max, len(small))
-                too_small_seconds += 1.0 / rate
-            drawn = annotate(image, faces, too_small=small) if writer is not None else None
+            result = analyzer.process(image, frame.time)
+            tally.add(frame, image, result)
+            drawn = None
             if writer is not None:
+                drawn = annotate(image, result.faces, too_small=result.too_small)
                 writer.write(drawn, time=frame.time)
-            records.extend(frame_records(frame.index, frame.time, faces, model, analyzer.shot))
-            frames, covered, last_index = frames + 1, frame.time + 1.0 / rate, frame.index
             now = time.perf_counter()
             if now - last_progress >= progress_every:
                 preview = None
                 if now - last_preview >= preview_every:
-                    preview = drawn if drawn is not None else annotate(image, faces, too_small=small)
+                    if drawn is None:
+                        drawn = annotate(image, result.faces, too_small=result.too_small)
+                    preview = drawn
                     last_preview = now
                 last_progress = now
-                yield VideoProgress(frames, max(expected, frames), now - started, preview)
-    if frames == 0:
+                yield VideoProgress(tally.frames, max(expected, tally.frames), now - started, preview)
+    if tally.frames == 0:
         raise InputError("No frame of this video could be decoded. The file may be damaged.")
+    if stopped is not None and stopped.note:
+        notes.append(stopped.note)
     elapsed = time.perf_counter() - started
-    brief_tracks = brief_faces(records, 1.0 / rate)
+    min_size = (analyzer.settings.detection or analyzer.detector.options).min_face_size
+    yield _result(tally, info, output, elapsed, notes, stopped, min_size, link_threshold)
+
+
+def _result(tally: _Tally, info: VideoInfo, output: Path | None, elapsed: float, notes: list[str],
+            stopped: Stop | None, min_face_size: int, link_threshold: float) -> VideoResult:  # fmt: skip
+    """The result of the frames tallied: brief tracks set apart, persons linked, notes said."""
+    records = tally.records
+    brief_tracks = brief_faces(records, 1.0 / tally.rate)
     if stopped is not None:  # cut short: a face still on screen at the end is no glimpse
-        brief_tracks -= {record["face_id"] for record in records if record["frame"] == last_index}
+        brief_tracks -= {record["face_id"] for record in records if record["frame"] == tally.last_index}
     brief = tuple(sorted(brief_tracks))
-    persons = _persons(records, set(brief), samples, link_threshold)
+    persons = _persons(records, set(brief), tally.samples, link_threshold)
     for record in records:
         record["person"] = persons.get(record["face_id"])
     reported = [record for record in records if record["person"] is not None]
-    summary = face_summary(reported, 1.0 / rate, key="person")
-    thumbnails = _thumbnails(samples, persons)
+    notes = list(notes)
     if brief:
         tracks = f"{len(brief)} track{'s' if len(brief) != 1 else ''}"
         notes.append(f"{tracks} shorter than {MIN_TRACK_SECONDS:g} s (a glimpse or a false detection) "
                      "not counted as faces; the JSON flags them.")  # fmt: skip
-    min_size = (analyzer.settings.detection or analyzer.detector.options).min_face_size
-    small = too_small_note(too_small_max, min_size, too_small_seconds)
+    small = too_small_note(tally.too_small_max, min_face_size, tally.too_small_seconds)
     notes.extend([small] if small else [])
-    analysed = info.duration if stopped is None else min(covered, info.duration)
-    cancelled = stopped == ""
-    yield VideoResult(
-        output, records, summary, info, frames, elapsed, model, tuple(notes), cancelled, analysed, brief,
-        tuple(cuts), persons, samples.links, thumbnails, too_small_max, too_small_seconds,
-    )  # fmt: skip
+    return VideoResult(
+        output=output,
+        records=records,
+        summary=face_summary(reported, 1.0 / tally.rate, key="person"),
+        info=info,
+        frames=tally.frames,
+        elapsed=elapsed,
+        model=tally.model,
+        notes=tuple(notes),
+        cancelled=stopped is not None and stopped.cancelled,
+        analysed_seconds=info.duration if stopped is None else min(tally.covered, info.duration),
+        brief_faces=brief,
+        cuts=tuple(tally.cuts),
+        persons=persons,
+        linked=tally.samples.links,
+        thumbnails=_thumbnails(tally.samples, persons),
+        too_small_max=tally.too_small_max,
+        too_small_seconds=tally.too_small_seconds,
+    )
 
 
 def _persons(
@@ -319,17 +366,16 @@ def _thumbnails(samples: TrackSamples, persons: dict[int, int]) -> dict[int, np.
     return {person: face for person, (_, face) in sorted(best.items())}
 
 
-def _stop_reason(frame: Frame, frames: int, limits: VideoLimits, stop: threading.Event | None) -> str | None:
-    """Why the job ends before this frame: "" for a user's cancel, a note for a limit, None to go on."""
+def _stop_reason(frame: Frame, frames: int, limits: VideoLimits, stop: threading.Event | None) -> Stop | None:
+    """Why the job ends before this frame (the user's cancel, a limit), or None to go on."""
     if stop is not None and stop.is_set():
-        return ""
+        return Stop(cancelled=True)
     if frames >= limits.max_frames:
-        return f"Analysis stopped at the limit of {limits.max_frames} frames ({duration_text(frame.time)})."
+        limit = f"{limits.max_frames} frames ({duration_text(frame.time)})"
+        return Stop(False, f"Analysis stopped at the limit of {limit}.")
     if frame.time > limits.max_seconds:
-        return (
-            f"This video runs longer than its header says; analysis stopped at the limit of "
-            f"{duration_text(limits.max_seconds)}."
-        )
+        return Stop(False, "This video runs longer than its header says; analysis stopped at the limit of "
+                    f"{duration_text(limits.max_seconds)}.")  # fmt: skip
     return None
 
 

@@ -316,7 +316,7 @@ def test_a_background_detection_is_applied_at_its_frame_and_frames_do_not_wait(s
     def process(i: int) -> int:
         image = frame.copy()
         image[0, 0, 0] = i  # the detector records which frame it was given
-        return len(analyzer.process(image, i / 20))  # 20 fps
+        return len(analyzer.process(image, i / 20).faces)  # 20 fps
 
     # Ten frames go by while the first detection is held: none waits for it (else this would hang).
     shown = [process(i) for i in range(10)]
@@ -344,8 +344,7 @@ def test_at_most_max_crops_known_faces_are_classified_per_frame(studio):
     frames = list(webcam_frames(6, both=True))
     counts = []
     for i, frame in enumerate(frames):
-        analyzer.process(frame, i / 15)
-        counts.append(analyzer.classified)
+        counts.append(analyzer.process(frame, i / 15).classified)
     # Faces never seen are all classified at once; frames 1 and 2 detect them again (their motion).
     assert counts[:3] == [2, 0, 0]
     assert counts[3:] == [1] * 3  # then one known face per frame, the stalest first

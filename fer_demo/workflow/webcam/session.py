@@ -67,6 +67,7 @@ class WebcamSession:
         self.start: float | None = None  # clock reading of the first frame: session time 0
         self._found: int | None = None  # faces the last detection found (None: none ran yet)
         self._faces_said: int | None = None  # faces the last status reported
+        self._too_small = 0  # faces the last frame saw under the minimum size
         self._last_image: np.ndarray | None = None
         self._notice: str | None = None  # a one-off event to show with the next status
         self._timeline, self._plane = LiveTimeline(), LiveCircumplex()
@@ -131,12 +132,13 @@ class WebcamSession:
             # nothing new to see: spare the CPU for other users, and say so once in a while
             status = self.camera.frozen_text(time) if self.schedule.due(time) else None
             return WebcamUpdate(self._last_image, status)
-        faces = self.analyzer.process(frame, time)
-        if self.analyzer.found is not None:
-            self._found = self.analyzer.found
-        self.recording.add(time, faces, self.model_name)
-        self._last_image = annotate(frame, faces, too_small=self.analyzer.too_small)
-        return self._refresh(time, len(faces), frame)
+        result = self.analyzer.process(frame, time)
+        if result.found is not None:
+            self._found = result.found
+        self._too_small = len(result.too_small)
+        self.recording.add(time, result.faces, self.model_name)
+        self._last_image = annotate(frame, result.faces, too_small=result.too_small)
+        return self._refresh(time, len(result.faces), frame)
 
     # ---- results analysed in the visitor's browser ----------------------------------------------
     def add_browser_frames(
@@ -237,14 +239,13 @@ class WebcamSession:
 
     def _status(self, time: float, faces: int, frame: np.ndarray | None) -> str:
         self._faces_said = faces
-        small = len(self.analyzer.too_small) if self.analyzer is not None and frame is not None else 0
         facts = StatusFacts(
             faces=faces,
             seconds=time,
             frames_per_s=self.recording.frame_rate(time),
             dark=frame is not None and float(frame.mean()) < self.settings.dark_level,
             none_found=self._found == 0,
-            too_small=small,
+            too_small=self._too_small if frame is not None else 0,  # the page draws no grey boxes
             notice=self._notice,
         )
         self._notice = None
@@ -259,6 +260,7 @@ class WebcamSession:
         self.camera.reset()
         self.start = self._last_image = None
         self._found = self._faces_said = None
+        self._too_small = 0
         self.schedule.redraw_now()
 
     def export_csv(self) -> Path:
