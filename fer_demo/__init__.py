@@ -14,10 +14,21 @@ from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
-__all__ = ["Analyzer", "ModelInfo", "Person", "PhotoResult", "Shot", "VideoAnalysis", "list_models"]
+__all__ = ["Analyzer", "Comparison", "ModelInfo", "Person", "PhotoResult", "Shot", "VideoAnalysis", "compare",
+           "list_models"]  # fmt: skip
 
 if TYPE_CHECKING:
-    from fer_demo.api import Analyzer, ModelInfo, Person, PhotoResult, Shot, VideoAnalysis, list_models
+    from fer_demo.api import (
+        Analyzer,
+        Comparison,
+        ModelInfo,
+        Person,
+        PhotoResult,
+        Shot,
+        VideoAnalysis,
+        compare,
+        list_models,
+    )
 
 
 def __getattr__(name: str) -> object:

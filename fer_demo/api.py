@@ -7,6 +7,8 @@
     photo.faces[0].top_label, photo.to_pandas()
     video = fer.video("clip.mp4", on_progress=print)
     video.persons, video.shots, video.to_pandas(), video.to_json()
+    fer.explain("group.jpg", "Happiness")  # Grad-CAM: where the model looked, per face
+    fer_demo.compare("group.jpg").agreement  # every ready model on the same faces
 
 The app, the CLI and the corpus mode run the same code (:class:`fer_demo.workflow.studio.Studio`,
 :mod:`fer_demo.workflow.video_job`). Probabilities are keyed by the canonical labels
@@ -37,6 +39,9 @@ from fer_demo.workflow.video_job import VideoJob, prepare, run
 if TYPE_CHECKING:
     import pandas as pd
 
+    from fer_demo.analysis.compare import FaceAgreement
+    from fer_demo.analysis.saliency import FaceSaliency
+
 PhotoSource = str | Path | bytes | np.ndarray
 
 
@@ -64,12 +69,20 @@ class PhotoResult:
     too_small: list[tuple[float, float, float, float]] = field(default_factory=list)  # boxes, not analysed
     notes: tuple[str, ...] = ()  # how the file was read (frames, rescaled values)
 
+    def analysis(self) -> ImageAnalysis:
+        """The same faces as the pipeline's record (what the presentation functions take)."""
+        return ImageAnalysis(self.model, MODEL_SPECS[self.model].display_name, self.width, self.height,
+                             self.faces, self.too_small)  # fmt: skip
+
+    @classmethod
+    def from_analysis(cls, analysis: ImageAnalysis, notes: tuple[str, ...] = ()) -> PhotoResult:
+        return cls(analysis.model, analysis.width, analysis.height, analysis.faces, analysis.too_small, notes)
+
     def rows(self) -> list[dict]:
         """One flat row per face: the columns of the app's per-face CSV."""
         from fer_demo.presentation.export import face_rows  # pandas: imported when a table is asked for
 
-        analysis = ImageAnalysis(self.model, "", self.width, self.height, self.faces)
-        return face_rows(analysis)
+        return face_rows(self.analysis())
 
     def to_pandas(self) -> pd.DataFrame:
         """One row per face: verdict, probabilities (canonical labels), valence/arousal, box."""
@@ -84,6 +97,28 @@ class PhotoResult:
 
     def to_json(self, indent: int | None = None) -> str:
         return json.dumps(self.to_dict(), indent=indent)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Several models on the same faces of one photo, and how far they agree on each face."""
+
+    results: tuple[PhotoResult, ...]  # one per model, faces in the same order
+    agreement: tuple[FaceAgreement, ...]  # per face: the most common vote among the labels all share
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per face and model: its verdict, its vote and the face's consensus."""
+        import pandas as pd
+
+        from fer_demo.analysis.compare import comparison_rows
+
+        columns, rows = comparison_rows([result.analysis() for result in self.results])
+        return pd.DataFrame(rows, columns=columns)
+
+    def to_json(self, indent: int | None = None) -> str:
+        document = {"agreement": [face.to_dict() for face in self.agreement],
+                    "models": [result.to_dict() for result in self.results]}  # fmt: skip
+        return json.dumps(document, indent=indent)
 
 
 @dataclass(frozen=True)
@@ -203,9 +238,24 @@ class Analyzer:
             ModelUnavailableError: the model cannot run here (the message says how to fix it).
         """
         image, analysis = self.studio.analyze_file(source, self.model, options=self.detection)
-        return PhotoResult(
-            self.model, analysis.width, analysis.height, analysis.faces, analysis.too_small, image.notes
-        )
+        return PhotoResult.from_analysis(analysis, image.notes)
+
+    def explain(self, source: PhotoSource, target: str | None = None) -> list[FaceSaliency]:
+        """Where the model looked on each face of a photo (Grad-CAM, the app's "Why?"): a heatmap
+        over each face's crop for ``target`` (a canonical label the model has; ``None``: each
+        face's own top label).
+
+        Raises:
+            InputError: as :meth:`photo`, or a ``target`` the model does not have.
+        """
+        from fer_demo.analysis.labels import canonical_label
+
+        labels = [canonical_label(label) for label in MODEL_SPECS[self.model].labels]
+        if target is not None and target not in labels:
+            raise InputError(f"{MODEL_SPECS[self.model].display_name} has no class {target!r}; it has "
+                             f"{', '.join(labels)}.")  # fmt: skip
+        image, analysis = self.studio.analyze_file(source, self.model, options=self.detection)
+        return self.studio.explain(image.pixels, analysis, target)
 
     def video(
         self,
@@ -247,6 +297,35 @@ class Analyzer:
                 continue
             result = event
         return VideoAnalysis.from_result(result, notes)
+
+
+def compare(
+    source: PhotoSource,
+    models: list[str] | None = None,
+    *,
+    min_confidence: float | None = None,
+    min_face_size: int | None = None,
+    settings: Settings | None = None,
+) -> Comparison:
+    """Several models on the same faces of one photo (the app's "Compare all available models"):
+    faces are found once, then each model classifies them.
+
+    Args:
+        models: names from :func:`list_models` (``None``: every model ready here, no download).
+
+    Raises:
+        InputError: not an image (as :meth:`Analyzer.photo`), or an unknown model.
+        ModelUnavailableError: a named model cannot run here.
+    """
+    from fer_demo.analysis.compare import agreement
+
+    for name in models or ():
+        if name not in MODEL_SPECS:
+            raise InputError(f"Unknown model {name!r}; known: {', '.join(MODEL_SPECS)}.")
+    analyzer = Analyzer(min_confidence=min_confidence, min_face_size=min_face_size, settings=settings)
+    image, analyses = analyzer.studio.compare_file(source, analyzer.detection, models)
+    results = tuple(PhotoResult.from_analysis(analysis, image.notes) for analysis in analyses)
+    return Comparison(results, tuple(agreement(analyses)))
 
 
 def list_models(settings: Settings | None = None) -> list[ModelInfo]:

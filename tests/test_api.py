@@ -145,3 +145,36 @@ def test_a_corpus_rerun_with_nothing_to_do_never_loads_a_model(tmp_path):
            f"{str(tmp_path / 'out')!r}, '--model', 'mini_xception', '--workers', '1']) == 0")  # fmt: skip
     assert code_loads_torch(run, tmp_path / "weights")  # the first run analyses the photo
     assert not code_loads_torch(run, tmp_path / "weights")  # the second finds it done: no model loads
+
+
+def test_why_maps_per_face_as_the_app_shows_them(fer):
+    maps = fer.explain(EXAMPLES / "two-faces.jpg", "Happiness")
+    assert [saliency.face for saliency in maps] == [1, 2] and {s.target for s in maps} == {"Happiness"}
+    for saliency in maps:
+        x1, y1, x2, y2 = saliency.crop_box
+        assert saliency.heatmap.ndim == 2 and 0.0 <= saliency.heatmap.min() <= saliency.heatmap.max() <= 1.0
+        assert x2 > x1 and y2 > y1
+    own = fer.explain(EXAMPLES / "two-faces.jpg")  # each face's own top label
+    assert [s.target for s in own] == [face.top_label for face in fer.photo(EXAMPLES / "two-faces.jpg").faces]
+    with pytest.raises(InputError, match="has no class 'Contempt'"):  # FER2013 has seven classes
+        fer.explain(EXAMPLES / "two-faces.jpg", "Contempt")
+
+
+def test_models_compared_on_the_same_faces_of_a_real_group(tmp_path):
+    from tests.support.checkpoints.emo_affectnet import write_static_checkpoint
+
+    write_static_checkpoint(tmp_path / "FER_static_ResNet50_AffectNet.pt")
+    settings = Settings(weights_dir=tmp_path)
+    compared = fer_demo.compare(EXAMPLES / "three-people.jpg", settings=settings)
+    assert [result.model for result in compared.results] == ["mini_xception", "emo_affectnet_resnet50"]
+    boxes = [[face.box for face in result.faces] for result in compared.results]
+    assert len(boxes[0]) == 3 and boxes[0] == boxes[1]  # faces found once, classified by each
+    assert [(face.face, face.models) for face in compared.agreement] == [(1, 2), (2, 2), (3, 2)]
+    assert all(1 <= face.agreeing <= 2 for face in compared.agreement)
+    table = compared.to_pandas()
+    assert len(table) == 6  # a row per face and model
+    assert json.loads(compared.to_json())["agreement"][0]["models"] == 2
+    only = fer_demo.compare(EXAMPLES / "three-people.jpg", ["mini_xception"], settings=settings)
+    assert len(only.results) == 1
+    with pytest.raises(InputError, match="Unknown model"):
+        fer_demo.compare(EXAMPLES / "three-people.jpg", ["gpt"], settings=settings)

@@ -7,7 +7,7 @@ Everything here is plain data so the UI, the CLI and the tests share it.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -28,6 +28,12 @@ def record_columns(model_name: str, video: bool = False) -> list[str]:
     columns += canonical_order(spec.labels)
     columns += ["valence", "arousal", "top_label", "top_probability"]
     return [*columns, *(["agreement"] if spec.ensemble_branches else []), "model"]
+
+
+def with_persons(records: Sequence[dict], persons: Mapping[int, int]) -> list[dict]:
+    """The records with each one's ``person`` (None for a track in no person: a brief one).
+    New records: a list others hold is never changed under them."""
+    return [{**record, "person": persons.get(record["face_id"])} for record in records]
 
 
 def frame_records(

@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from fer_demo.analysis.pipeline import analyze_image
-from fer_demo.analysis.timeline import face_summary, frame_records, record_columns
+from fer_demo.analysis.timeline import face_summary, frame_records, record_columns, with_persons
 from fer_demo.config import DetectionOptions, StreamSettings, VideoLimits
 from fer_demo.corpus.inputs import MediaFile
 from fer_demo.corpus.settings import CorpusSettings, fingerprint
@@ -172,9 +172,8 @@ def _analyse_photo(media: MediaFile, settings: CorpusSettings, studio: Studio, v
         image = decode_image(media.path, studio.settings.max_image_pixels)
         detector = studio.detector_for(settings.detect_side or studio.settings.detect_max_side)
         analysis = analyze_image(image.pixels, model, detector, _options(settings))
-    rows = frame_records(0, 0.0, analysis.faces, settings.model, shot=1)
-    for row in rows:
-        row["person"] = row["face_id"]
+    faces = frame_records(0, 0.0, analysis.faces, settings.model, shot=1)
+    rows = with_persons(faces, {face.face: face.face for face in analysis.faces})  # each face a person
     summary = face_summary(rows, 1.0, key="person") if rows else []
     facts = {"model": settings.model, "width": analysis.width, "height": analysis.height,
              "video_seconds": 0.0, "frames": 1, "summary": summary, "notes": []}  # fmt: skip

@@ -8,6 +8,7 @@ imported when a model is first used (a corpus re-run with nothing to do never is
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -137,11 +138,13 @@ class Studio:
             image = decode_image(source, self.settings.max_image_pixels)
             return image, self.analyze(image.pixels, model_name, model, options)
 
-    def compare_file(self, path: str | Path, options: DetectionOptions | None = None) -> tuple:
-        """Every ready model on the same faces; returns (DecodedImage, [ImageAnalysis])."""
+    def compare_file(self, path: str | Path | bytes | np.ndarray, options: DetectionOptions | None = None,
+                     names: Sequence[str] | None = None) -> tuple:  # fmt: skip
+        """``names`` (default: every ready model) on the same faces; returns (DecodedImage,
+        [ImageAnalysis])."""
         from fer_demo.analysis.compare import compare_models
 
-        models = [self.zoo.get(name) for name in self.ready_models()]
+        models = [self.zoo.get(name) for name in (self.ready_models() if names is None else names)]
         with self.analysis_slots:
             image = decode_image(path, self.settings.max_image_pixels)
             return image, compare_models(image.pixels, models, self.detector, options)

@@ -27,6 +27,7 @@ from fer_demo.analysis.timeline import (
     face_summary,
     frame_records,
     record_columns,
+    with_persons,
 )
 from fer_demo.config import VideoLimits
 from fer_demo.durations import duration_text, over_limit_text
@@ -307,14 +308,12 @@ def analyze_video(
 def _result(tally: _Tally, info: VideoInfo, output: Path | None, elapsed: float, notes: list[str],
             stopped: Stop | None, min_face_size: int, link_threshold: float) -> VideoResult:  # fmt: skip
     """The result of the frames tallied: brief tracks set apart, persons linked, notes said."""
-    records = tally.records
-    brief_tracks = brief_faces(records, 1.0 / tally.rate)
+    brief_tracks = brief_faces(tally.records, 1.0 / tally.rate)
     if stopped is not None:  # cut short: a face still on screen at the end is no glimpse
-        brief_tracks -= {record["face_id"] for record in records if record["frame"] == tally.last_index}
+        brief_tracks -= {record["face_id"] for record in tally.records if record["frame"] == tally.last_index}
     brief = tuple(sorted(brief_tracks))
-    persons = _persons(records, set(brief), tally.samples, link_threshold)
-    for record in records:
-        record["person"] = persons.get(record["face_id"])
+    persons = _persons(tally.records, set(brief), tally.samples, link_threshold)
+    records = with_persons(tally.records, persons)
     reported = [record for record in records if record["person"] is not None]
     notes = list(notes)
     if brief:
