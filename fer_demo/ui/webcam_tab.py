@@ -11,11 +11,8 @@ the session stays idle.
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
-import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -37,13 +34,12 @@ from fer_demo.ui.common import (
     temporal_options,
     user_errors,
 )
-from fer_demo.ui.downloads import new_export_dir
-from fer_demo.ui.frame_files import FrameFiles
 from fer_demo.ui.live_view import live_component, page_config, read_summary
 from fer_demo.ui.request_guard import accept_received_files
-from fer_demo.ui.values import chosen_lstm, detection_options
+from fer_demo.ui.values import detection_options
+from fer_demo.ui.webcam_handlers import NOTHING_RECORDED, RESET, LiveSession, LiveView
 from fer_demo.workflow.studio import Studio
-from fer_demo.workflow.webcam import LiveLoad, WebcamSession, WebcamUpdate
+from fer_demo.workflow.webcam import LiveLoad
 
 log = logging.getLogger(__name__)
 
@@ -91,83 +87,37 @@ def live_detection_controls(page: LivePage) -> tuple[gr.Slider, gr.Slider]:
     return threshold, min_face
 
 
-class LiveSession:
-    """What one browser session keeps between frames: the analysis and its frame files."""
-
-    def __init__(self, studio: Studio, cache_dir: str | Path) -> None:
-        detect_side = studio.settings.webcam_detect_max_side
-        make_analyzer = functools.partial(studio.stream_analyzer, detect_max_side=detect_side)
-        self.analysis = WebcamSession(make_analyzer, new_export_dir() / "webcam-session.csv")
-        self.frames = FrameFiles(cache_dir)
-        self.lock = threading.Lock()  # the stream, Reset and Download run in different threads
-        self.shown: np.ndarray | None = None  # the last frame written, to not write it twice
-        self.errors = 0
-        self.logged: set[str] = set()  # the kinds of failure already logged with a traceback
-
-    def close(self) -> None:
-        with self.lock:
-            self.analysis.close()
-            self.frames.close()
-
-
 def close_session(live: LiveSession | None) -> None:
     """``gr.State`` delete callback: free the session's files and buffers."""
     if live is not None:
         live.close()
 
 
+def shown(view: LiveView) -> tuple:
+    """A view as the stream's outputs (image, status, timeline, circumplex); ``gr.skip()`` keeps
+    what is shown."""
+    plane = gr.skip()
+    if view.circumplex is not None:
+        plane = gr.Plot(PlotData(type="plotly", plot=view.circumplex), visible=view.has_valence_arousal)
+    return (
+        gr.skip() if view.image is None else view.image,
+        gr.skip() if view.status is None else view.status,
+        gr.skip() if view.timeline is None else PlotData(type="plotly", plot=view.timeline),
+        plane,
+    )
+
+
 def stream_handler(studio: Studio, cache_dir: str | Path) -> Callable:
     """The function the webcam stream calls per frame."""
     load = LiveLoad(os.cpu_count() or 1)  # the sessions of this app share its cores
 
-    def analyse_frame(
-        frame: np.ndarray | None,
-        model_name: str,
-        temporal: str | None,
-        threshold: float | None,
-        min_face: float | None,
-        live: LiveSession | None,
-    ) -> tuple:
+    def analyse_frame(frame: np.ndarray | None, model_name: str, temporal: str | None,
+                      threshold: float | None, min_face: float | None,
+                      live: LiveSession | None) -> tuple:  # fmt: skip
         live = live or LiveSession(studio, cache_dir)
-        detection = None
-        if threshold is not None and min_face is not None:
-            try:
-                detection = detection_options(threshold, min_face)
-            except InputError as error:
-                return gr.skip(), f"**{error}**", gr.skip(), gr.skip(), live
-        with live.lock:
-            try:
-                now = time.monotonic()
-                update = live.analysis.step(
-                    frame, model_name, now, chosen_lstm(temporal), detection, load.pace(live, now)
-                )
-            except Exception as error:  # one bad frame must not end a live demo: report, keep streaming
-                live.errors += 1
-                kind = f"{type(error).__name__}: {error}"[:200]
-                if kind not in live.logged:  # each kind of failure once per session, with its traceback
-                    live.logged.add(kind)
-                    log.exception("webcam frame failed (%d failures in this session so far)", live.errors)
-                message = "**This frame could not be analysed.** The stream goes on; reload if this persists."
-                return gr.skip(), message, gr.skip(), gr.skip(), live
-            image = gr.skip()
-            if update.image is not None and update.image is not live.shown:
-                image = live.frames.write(update.image)
-                live.shown = update.image
-        return (image, *update_outputs(update), live)
+        return (*shown(live.analyse(frame, model_name, temporal, threshold, min_face, load)), live)
 
     return analyse_frame
-
-
-def update_outputs(update: WebcamUpdate) -> tuple:
-    """Status, timeline and circumplex of an update, as outputs (``gr.skip()`` keeps what is shown)."""
-    plane = gr.skip()
-    if update.circumplex is not None:
-        plane = gr.Plot(PlotData(type="plotly", plot=update.circumplex), visible=update.has_valence_arousal)
-    return (
-        gr.skip() if update.status is None else update.status,
-        gr.skip() if update.timeline is None else PlotData(type="plotly", plot=update.timeline),
-        plane,
-    )
 
 
 def camera_constraints(settings) -> dict:
@@ -187,12 +137,9 @@ def summary_handler(studio: Studio, cache_dir: str | Path) -> Callable:
         live = live or LiveSession(studio, cache_dir)
         try:
             model_name, frames = read_summary(event._data)
-            detection = detection_options(threshold, min_face) if threshold is not None else None
         except InputError as error:
             return f"**{error}**", gr.skip(), gr.skip(), live
-        with live.lock:
-            update = live.analysis.add_browser_frames(frames, model_name, detection)
-        return (*update_outputs(update), live)
+        return (*shown(live.record_summary(model_name, frames, threshold, min_face))[1:], live)
 
     return record
 
@@ -339,18 +286,16 @@ def build_webcam_tab(studio: Studio, page: LivePage) -> Callable:
     refresh_on_focus(model, studio)
 
     def reset_session(session: LiveSession | None) -> tuple:
-        if session is not None:
-            with session.lock:
-                session.analysis.reset()
-        return "Session reset: new faces, new timeline, empty CSV.", empty_figure(""), empty_figure("")
+        said = session.reset() if session is not None else RESET
+        return said, empty_figure(""), empty_figure("")
 
     reset.click(reset_session, live, [status, timeline, plane], api_name="webcam_reset")
 
+    @user_errors
     def export_session(session: LiveSession | None) -> str:
-        if session is None or session.analysis.frames == 0:
-            raise gr.Error("Nothing recorded yet: start the camera first.", print_exception=False)
-        with session.lock:
-            return str(session.analysis.export_csv())
+        if session is None:
+            raise InputError(NOTHING_RECORDED)
+        return str(session.export())
 
     export.click(export_session, live, csv_file, api_name="webcam_csv")
     return lambda demo: demo.load(configure_live, live_config, live_view, api_name=False, **QUICK)

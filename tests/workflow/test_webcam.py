@@ -14,7 +14,8 @@ from PIL import Image
 
 from fer_demo.config import Settings, WebcamSettings
 from fer_demo.ui.frame_files import FrameFiles
-from fer_demo.ui.webcam_tab import LiveSession, stream_handler
+from fer_demo.ui.webcam_handlers import LiveSession
+from fer_demo.ui.webcam_tab import stream_handler
 from fer_demo.workflow.studio import Studio
 from fer_demo.workflow.webcam import SESSION_COLUMNS, WebcamSession
 from tests.support.checkpoints.emo_affectnet import write_lstm_checkpoint, write_static_checkpoint
