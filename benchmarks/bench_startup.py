@@ -1,6 +1,6 @@
 """Start-up: the app to its first page, and the library and CLI to their first answer.
 
-    python benchmarks/bench_startup.py [--runs 3]              # the app: python app.py
+    python benchmarks/bench_startup.py [--runs 3] [--source DIR]   # the app: python app.py
     python benchmarks/bench_startup.py --commands [--source DIR]
 
 A Space restarts cold after sleeping: the first figure is what its visitors wait for.
@@ -34,11 +34,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_once(weights: Path) -> tuple[float, bool]:
+def start_once(weights: Path, source: Path) -> tuple[float, bool]:
     port = free_port()
     env = {**os.environ, "FER_DEMO_WEIGHTS_DIR": str(weights), "FER_DEMO_OFFLINE": "1"}
     started = time.perf_counter()
-    app = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env,
+    app = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=source, env=env,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
     try:
         while True:
@@ -102,8 +102,9 @@ def main() -> None:
         command_times(args.source.resolve(), args.runs)
         return
     with tempfile.TemporaryDirectory() as weights:
-        results = [start_once(Path(weights)) for _ in range(args.runs)]
+        results = [start_once(Path(weights), args.source.resolve()) for _ in range(args.runs)]
     times = [seconds for seconds, _ in results]
+    print(f"source: {args.source.resolve()}")
     print(f"start-up to first page, {args.runs} runs: " + ", ".join(f"{t:.1f} s" for t in times)
           + f"; median {statistics.median(times):.1f} s; models loaded at start: "
           + ("YES" if any(loaded for _, loaded in results) else "none"))  # fmt: skip

@@ -138,6 +138,17 @@ def test_importing_the_package_the_cli_or_the_api_loads_no_network_library():
     assert not code_loads_torch("from fer_demo.cli import build_parser\nbuild_parser().format_help()")
 
 
+def test_the_app_builds_its_page_without_a_network_library(tmp_path):
+    """A Space restarts cold: its first page waits for Gradio, not for torch (3.4 s instead of 8.3)."""
+    build = "\n".join([
+        "from fer_demo.config import Settings",
+        "from fer_demo.ui import build_demo",
+        "from fer_demo.workflow.studio import Studio",
+        "build_demo(Studio(Settings.from_env()))",
+    ])  # fmt: skip
+    assert not code_loads_torch(build, tmp_path / "weights")
+
+
 def test_a_corpus_rerun_with_nothing_to_do_never_loads_a_model(tmp_path):
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "two.jpg").write_bytes((EXAMPLES / "two-faces.jpg").read_bytes())

@@ -38,10 +38,12 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from torch import nn
+
+if TYPE_CHECKING:
+    from torch import nn
 
 # Timestamps of frames exactly one period apart may differ by rounding; this much earlier still counts.
 _TIME_TOLERANCE = 1e-6
@@ -199,6 +201,8 @@ class LstmTemporalModel:
             if self.windows.update(track_id, time, feature) or track_id not in self._last
         ]
         if fresh:
+            import torch  # with the LSTM that runs it, not with the stream analyzer
+
             batch = torch.from_numpy(np.stack([self.windows.window_for(t) for t in fresh]))
             parameter = next(self.module.parameters(), None)
             if parameter is not None:

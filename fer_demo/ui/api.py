@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gradio as gr
 
-from fer_demo.analysis.saliency import saliency_document
 from fer_demo.errors import InputError
 from fer_demo.models.specs import MODEL_SPECS
 from fer_demo.ui.common import QUICK, user_errors
@@ -67,6 +66,8 @@ def register_api(studio: Studio) -> None:
             "overlay_png" (a data URI), "map" and, for an ensemble, "member_maps" (with arrays)}]};
             crop_box (x1, y1, x2, y2) is the part of the photo the model saw, which the maps cover.
         """
+        from fer_demo.analysis.saliency import saliency_document  # torch and Grad-CAM: on first use
+
         options = detection_options(min_confidence, min_face_size)
         decoded, analysis = studio.analyze_file(received_file(payload_path(image)), model, None, options)
         try:

@@ -22,7 +22,6 @@ import pandas as pd
 
 from fer_demo.analysis.compare import agreement, compared_labels, comparison_rows
 from fer_demo.analysis.labels import canonical_order
-from fer_demo.analysis.saliency import gallery_items
 from fer_demo.config import DetectionOptions
 from fer_demo.errors import InputError, ModelUnavailableError
 from fer_demo.models.specs import get_spec
@@ -209,6 +208,8 @@ def explain_photo(studio: Studio, request: PhotoRequest, target: str,
                   download: Progress | None = None) -> WhyView:  # fmt: skip
     """Where the model looked on each face, for the class ``target`` (one the model has, else
     each face's top label). A model that cannot run shows no maps: the result panel says why."""
+    from fer_demo.analysis.saliency import gallery_items  # torch and Grad-CAM: not at the app's start
+
     asked = target if target in target_choices(request.model)[1:] else None
     try:
         image, analysis = studio.analyze_file(request.path, request.model, download, request.detection)
