@@ -1,5 +1,6 @@
-// ESLint's recommended rules for the live mode's scripts (a page and its Web Workers) and their
-// Node tests. tests/test_javascript.py runs it with the `lint` script's arguments of package.json.
+// ESLint's recommended rules for the live mode's scripts (a page and its Web Workers), their
+// Node tests and the Node tools. tests/test_javascript.py runs it with the `lint` script's
+// arguments of package.json.
 import js from "@eslint/js";
 import globals from "globals";
 
@@ -11,7 +12,7 @@ export default [
     languageOptions: { globals: { ...globals.browser, ...globals.worker } },
   },
   {
-    files: ["tests/js/**/*.js", "eslint.config.js"],
+    files: ["tests/js/**/*.js", "tools/**/*.mjs", "eslint.config.js"],
     languageOptions: { globals: globals.node },
   },
 ];
