@@ -164,17 +164,35 @@ def main() -> None:
     print(f"  {counts}")
     if args.sheet:
         contact_sheet(units, args.sheet)
+    for metric, distance, steps in (
+        ("Euclidean distance between descriptors", euclidean, np.arange(0.30, 0.71, 0.025)),
+        ("cosine distance between unit descriptors (what persons.link_tracks compares)", cosine,
+         np.arange(0.02, 0.0801, 0.005)),
+    ):  # fmt: skip
+        pair_table(units, metric, distance, steps)
+
+
+def euclidean(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.linalg.norm(a - b))
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    return 1.0 - float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
+def pair_table(units: list[Unit], metric: str, distance: Callable, thresholds: np.ndarray) -> None:
+    """One person's and two people's pairs of units under each threshold of ``distance``."""
     same, apart = [], []
     for i, a in enumerate(units):
         for b in units[:i]:
-            distance = float(np.linalg.norm(a.descriptor - b.descriptor))
-            (same if a.person == b.person else apart).append(distance)
+            (same if a.person == b.person else apart).append(distance(a.descriptor, b.descriptor))
     same_d, apart_d = np.array(same), np.array(apart)
+    print(f"\n{metric}")
     for label, values, extreme in (("one person", same_d, "max"), ("two people", apart_d, "min")):
         edge = values.max() if extreme == "max" else values.min()
         print(f"{label}: {len(values)} pairs, distance median {np.median(values):.3f}, {extreme} {edge:.3f}")
     print("threshold | one person linked | two people linked")
-    for threshold in np.arange(0.30, 0.71, 0.025):
+    for threshold in thresholds:
         linked = (same_d < threshold).mean()
         wrong = int((apart_d < threshold).sum())
         print(f"  {threshold:.3f}  | {linked:7.1%} of {len(same)}      | {wrong} of {len(apart)}")

@@ -15,10 +15,9 @@ full-resolution frame (the reference a user would compare with):
 * recall and precision of the boxes against the per-frame reference (IoU >= 0.5);
 * speed as a multiple of real time.
 
-Persons are linked with the FaceNet VGGFace2 weights when ``--weights`` holds
-them; otherwise with a stand-in recogniser that only works on these pasted
-photos (it checks the plumbing, not FaceNet), and the table says so. With
-real weights, ``--sweep`` prints the persons found at each linking threshold.
+Persons are linked with the embedded face-recognition network (dlib's, from
+face-api.js), or with FaceNet VGGFace2 when ``--weights`` holds its file.
+``--sweep`` prints the persons found at each linking threshold.
 """
 
 from __future__ import annotations
@@ -33,16 +32,16 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from fer_demo.analysis.faces import FaceDetector
-from fer_demo.analysis.persons import DEFAULT_LINK_THRESHOLD, TrackSamples, link_tracks
+from fer_demo.analysis.persons import TrackSamples, link_tracks
 from fer_demo.analysis.tracking import assign, iou_matrix
 from fer_demo.config import Settings, StreamSettings, VideoLimits
 from fer_demo.errors import ModelUnavailableError
 from fer_demo.media.video_io import read_frames
+from fer_demo.models.specs import FACENET
 from fer_demo.models.zoo import ModelZoo
 from fer_demo.workflow.studio import Studio
 from fer_demo.workflow.video import VideoResult, analyze_video
 from tests.support.multishot import MultiShotClip, make_multishot_clip
-from tests.support.persons import toy_embed
 
 MATCH_IOU = 0.5
 
@@ -170,12 +169,13 @@ def main() -> None:
     parser.add_argument("--sweep", action="store_true", help="persons found per linking threshold")
     parser.add_argument("--real-only", action="store_true", help="only the real-footage tables")
     args = parser.parse_args()
-    embed, recogniser = toy_embed, "stand-in (pasted photos only; not FaceNet)"
+    embedder = ModelZoo(Path(tempfile.mkdtemp())).get_embedder()
     if args.weights:
         try:
-            embed, recogniser = ModelZoo(args.weights).get_embedder().embed, "FaceNet VGGFace2"
+            embedder = ModelZoo(args.weights, embedder=FACENET).get_embedder()
         except ModelUnavailableError as error:
-            print(f"FaceNet unavailable, using the stand-in: {error}")
+            print(f"FaceNet unavailable, using the embedded network: {error}")
+    spec, recogniser = embedder.spec, embedder.spec.display_name
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         clip = make_multishot_clip(folder / "four-shots.mp4")
@@ -194,8 +194,9 @@ def main() -> None:
               f"{'frag':>5} {'pers sw':>8} {'recall':>7} {'precision':>9} {'x real time':>12}")  # fmt: skip
         for every in [int(v) for v in args.detect_every.split(",")]:
             analyzer = studio.stream_analyzer("mini_xception", StreamSettings(detect_every=every))
-            samples = TrackSamples(embed)
-            events = analyze_video(clip.path, analyzer, folder / "out.mp4", VideoLimits(), samples=samples)
+            samples = TrackSamples(embedder.embed, aligned=spec.aligned, min_face_px=spec.min_face_px)
+            events = analyze_video(clip.path, analyzer, folder / "out.mp4", VideoLimits(), samples=samples,
+                                   link_threshold=spec.link_threshold)  # fmt: skip
             *_, result = events
             found = boxes_by_frame(result, clip.frames)
             shots_of_track: dict[int, set[int]] = defaultdict(set)
@@ -212,9 +213,9 @@ def main() -> None:
                 for record in result.reported_records():
                     frames[record["face_id"]].add(record["frame"])
                 means = samples.means()
-                for threshold in np.arange(0.2, 1.01, 0.05):
+                for threshold in spec.link_threshold * np.arange(0.4, 2.01, 0.2):
                     persons = len(set(link_tracks(means, frames, float(threshold)).values()))
-                    marker = " (default)" if abs(threshold - DEFAULT_LINK_THRESHOLD) < 1e-6 else ""
+                    marker = " (default)" if abs(threshold - spec.link_threshold) < 1e-6 else ""
                     print(f"{'':>12}   threshold {threshold:.2f}: {persons} persons{marker}")
         real_footage(studio, folder, intervals)
         real_footage(studio, folder, intervals, upscale=True)

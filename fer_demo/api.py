@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from fer_demo.analysis.persons import DEFAULT_LINK_THRESHOLD
 from fer_demo.analysis.pipeline import FaceResult, ImageAnalysis
 from fer_demo.config import DetectionOptions, Settings, StreamSettings
 from fer_demo.errors import InputError
@@ -266,7 +265,7 @@ class Analyzer:
         stop: threading.Event | None = None,
         stream: StreamSettings | None = None,
         link_persons: bool = True,
-        link_threshold: float = DEFAULT_LINK_THRESHOLD,
+        link_threshold: float | None = None,
         detect_side: int | None = None,
     ) -> VideoAnalysis:
         """Analyse a video file: track faces, classify them, link one person's tracks across cuts.
@@ -278,6 +277,8 @@ class Analyzer:
                 frame; the result then holds what was done, with ``cancelled`` true.
             stream: detection interval, smoothing, LSTM and the other knobs of the app's video tab.
             link_persons: link tracks into persons with the face-recognition network, if it is here.
+            link_threshold: cosine distance under which two tracks are one person (``None``: the
+                network's own, measured by ``benchmarks/bench_persons.py``).
 
         Raises:
             InputError: not a video, damaged, longer or larger than the limits.

@@ -9,10 +9,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from fer_demo.analysis.persons import DEFAULT_LINK_THRESHOLD
 from fer_demo.config import DetectionOptions, Settings, StreamSettings
 from fer_demo.errors import UserFacingError
-from fer_demo.models.specs import FACE_EMBEDDER, MODEL_SPECS, TEMPORAL_SPECS, WeightFile
+from fer_demo.models.specs import EMBEDDERS, FACE_EMBEDDER, MODEL_SPECS, TEMPORAL_SPECS, WeightFile
 from fer_demo.models.weights import WeightStore, hash_matches
 
 
@@ -21,7 +20,7 @@ def all_weight_files() -> dict[str, tuple[WeightFile, ...]]:
     face-recognition network are under their own names)."""
     files = {name: spec.weights for name, spec in MODEL_SPECS.items()}
     files.update({name: (spec.weights,) for name, spec in TEMPORAL_SPECS.items()})
-    files[FACE_EMBEDDER.name] = (FACE_EMBEDDER.weights,)
+    files.update({name: (spec.weights,) for name, spec in EMBEDDERS.items()})
     return files
 
 
@@ -293,8 +292,9 @@ def add_tracking_flags(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--link-threshold",
         type=float,
-        default=DEFAULT_LINK_THRESHOLD,
-        help=f"cosine distance under which two tracks are one person (default {DEFAULT_LINK_THRESHOLD})",
+        default=None,
+        help="cosine distance under which two tracks are one person (default: the face-recognition "
+        f"network's own, {FACE_EMBEDDER.link_threshold} for {FACE_EMBEDDER.display_name})",
     )
 
 

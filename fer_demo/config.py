@@ -83,6 +83,9 @@ class Settings:
     port: int = 7860  # FER_DEMO_PORT
     # FER_DEMO_MODEL; None: the best model whose weights are here (Studio.default_model).
     default_model: str | None = None
+    # FER_DEMO_FACE_EMBEDDER: the face-recognition network that links tracks into persons, by name
+    # (models.specs.EMBEDDERS): the embedded dlib network, or FaceNet where its weights are fetched.
+    face_embedder: str = "dlib_face_recognition"
     weights_dir: Path = Path("weights")  # FER_DEMO_WEIGHTS_DIR
     detect_max_side: int = 640  # FER_DEMO_DETECT_MAX_SIDE: faces are found on a copy this size
     pyramid_min_px: int = 20  # FER_DEMO_MIN_FACE: smallest face MTCNN looks for, in pixels of that copy
@@ -129,6 +132,7 @@ class Settings:
             host=os.environ.get("FER_DEMO_HOST") or os.environ.get("GRADIO_SERVER_NAME") or _default_host(),
             port=_env_int("FER_DEMO_PORT", _env_int("GRADIO_SERVER_PORT", base.port)),
             default_model=os.environ.get("FER_DEMO_MODEL") or base.default_model,
+            face_embedder=os.environ.get("FER_DEMO_FACE_EMBEDDER") or base.face_embedder,
             weights_dir=default_weights_dir(),
             detect_max_side=_env_int("FER_DEMO_DETECT_MAX_SIDE", base.detect_max_side),
             pyramid_min_px=_env_int("FER_DEMO_MIN_FACE", base.pyramid_min_px),

@@ -18,13 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from fer_demo.analysis.alignment import face_chip
 from fer_demo.analysis.faces import crop
-
-# Cosine distance below which two tracks' mean embeddings are one person. The weights' source
-# validated them on LFW at a squared-L2 threshold of about 1.1-1.2 between unit vectors, i.e.
-# a cosine distance of 0.55-0.6 for single images; a track's mean over several crops is
-# steadier than one image. bench_tracking.py --sweep measures it where the weights are present.
-DEFAULT_LINK_THRESHOLD = 0.55
 
 
 @dataclass
@@ -39,6 +34,8 @@ class TrackSamples:
     """
 
     embed: Callable[[Sequence[np.ndarray]], np.ndarray] | None
+    aligned: bool = False  # ``embed`` takes faces aligned from 5 landmarks (dlib's chips), not box crops
+    min_face_px: int = 0  # narrower faces are too small to identify: no vector, the track stays unlinked
     per_track: int = 5
     spacing: float = 0.4
     vectors: dict[int, list[np.ndarray]] = field(default_factory=lambda: defaultdict(list))
@@ -58,25 +55,54 @@ class TrackSamples:
         boxes: np.ndarray,
         scores: Sequence[float],
         tracks: Sequence[int],
+        landmarks: np.ndarray | None = None,
     ) -> None:
-        """Sample the detected faces of one frame (boxes (N, 4), scores (N,), track ids (N,))."""
+        """Sample the detected faces of one frame (boxes (N, 4), scores (N,), track ids (N,),
+        landmarks (N, 5, 2), which aligned networks need)."""
         due = [
             i for i, track in enumerate(tracks)
             if self._taken.get(int(track), 0) < self.per_track
-            and time - self._last.get(int(track), -np.inf) >= self.spacing
+            and time - self._last.get(int(track), -np.inf) >= self.spacing - 1e-6  # frame times round
         ]  # fmt: skip
         if not due:
             return
         crops = [crop(image, boxes[i], pad=True) for i in due]
-        vectors = self.embed(crops) if self.embed is not None else [None] * len(crops)
+        vectors = self._vectors(image, boxes, landmarks, due, crops)
         for i, vector, face in zip(due, vectors, crops, strict=True):
             track = int(tracks[i])
-            self._taken[track] = self._taken.get(track, 0) + 1
-            if vector is not None:
-                self.vectors[track].append(vector)
-            self._last[track] = time
             if float(scores[i]) > self.thumbnails.get(track, (-1.0, None))[0]:
                 self.thumbnails[track] = (float(scores[i]), face)
+            if vector is None and self.embed is not None:  # not identifiable now: try a later frame
+                continue
+            self._taken[track] = self._taken.get(track, 0) + 1
+            self._last[track] = time
+            if vector is not None:
+                self.vectors[track].append(vector)
+
+    def identifiable(self, box: np.ndarray, image: np.ndarray) -> bool:
+        """Whether a face can be told apart: wide enough, and whole (a box at the picture's edge
+        holds part of a face, whose alignment and vector mean nothing)."""
+        height, width = image.shape[:2]
+        x1, y1, x2, y2 = (float(v) for v in box)
+        whole = x1 > 1 and y1 > 1 and x2 < width - 1 and y2 < height - 1
+        return whole and x2 - x1 >= self.min_face_px
+
+    def _vectors(self, image: np.ndarray, boxes: np.ndarray, landmarks: np.ndarray | None,
+                 due: list[int], crops: list[np.ndarray]) -> list[np.ndarray | None]:  # fmt: skip
+        """The embedding of each due face, None for one not identifiable (or without a network)."""
+        if self.embed is None:
+            return [None] * len(due)
+        known = [k for k, i in enumerate(due) if self.identifiable(boxes[i], image)]
+        if self.aligned:
+            if landmarks is None:
+                raise ValueError("an aligned face-recognition network needs the faces' landmarks")
+            faces = [face_chip(image, landmarks[due[k]]) for k in known]
+        else:
+            faces = [crops[k] for k in known]
+        vectors: list[np.ndarray | None] = [None] * len(due)
+        for k, vector in zip(known, self.embed(faces) if faces else [], strict=True):
+            vectors[k] = vector
+        return vectors
 
     def means(self) -> dict[int, np.ndarray]:
         """Each sampled track's mean embedding, back on the unit sphere."""
@@ -90,14 +116,15 @@ class TrackSamples:
 def link_tracks(
     embeddings: Mapping[int, np.ndarray],
     frames: Mapping[int, Iterable[int]],
-    threshold: float = DEFAULT_LINK_THRESHOLD,
+    threshold: float,
 ) -> dict[int, int]:
     """Track id -> person number (1..N, by first frame) for every track of ``frames``.
 
     Args:
         embeddings: a unit vector per track; a track without one stays a person of its own.
         frames: the frame indices each track appears in; two tracks sharing a frame are two people.
-        threshold: largest mean cosine distance at which two groups of tracks are one person.
+        threshold: largest mean cosine distance at which two groups of tracks are one person
+            (each network has its own: ``EmbedderSpec.link_threshold``).
     """
     seen = {track: set(indices) for track, indices in frames.items()}
     groups = [[track] for track in sorted(seen)]

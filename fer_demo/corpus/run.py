@@ -29,7 +29,7 @@ from fer_demo.corpus.files import FileResult, Progress, RunPlan, atomic_write, p
 from fer_demo.corpus.inputs import MediaFile, find_media
 from fer_demo.corpus.settings import CorpusSettings
 from fer_demo.errors import InputError, ModelUnavailableError
-from fer_demo.models.specs import FACE_EMBEDDER, TEMPORAL_SPECS, get_spec
+from fer_demo.models.specs import TEMPORAL_SPECS, get_spec
 from fer_demo.models.weights import sha256_file
 from fer_demo.workflow.studio import Studio
 
@@ -54,7 +54,7 @@ def resolve(settings: CorpusSettings, studio: Studio) -> tuple[CorpusSettings, d
     if settings.temporal:
         needed[TEMPORAL_SPECS[settings.temporal].weights] = True
     if settings.persons:
-        needed[FACE_EMBEDDER.weights] = False  # optional: without it, tracks are reported as faces
+        needed[studio.zoo.embedder.weights] = False  # optional: without it, tracks are reported as faces
     weights = {}
     for weight, required in needed.items():
         try:

@@ -7,7 +7,6 @@ import json
 from dataclasses import asdict, dataclass
 
 from fer_demo import __version__
-from fer_demo.analysis.persons import DEFAULT_LINK_THRESHOLD
 
 FORMATS = ("csv", "parquet")
 
@@ -28,7 +27,7 @@ class CorpusSettings:
     min_confidence: float = 0.93
     min_face_size: int = 24
     persons: bool = True  # link one person's tracks by face (FaceNet), when its weights are here
-    link_threshold: float = DEFAULT_LINK_THRESHOLD
+    link_threshold: float | None = None  # None: the face-recognition network's own
     max_fps: float = 30.0  # frames per second of video analysed at most
     annotated_video: bool = False  # also write the annotated MP4 (corpora want data)
     format: str = "csv"

@@ -478,13 +478,17 @@ class EmbedderSpec:
     margin: float  # fraction of the detector box's side added on each side of the crop
     license: str
     source: str
+    # Cosine distance between two tracks' mean unit vectors under which they are one person.
+    link_threshold: float
+    aligned: bool = False  # faces aligned from the detector's 5 points (dlib's chips), else box crops
+    min_face_px: int = 0  # a face whose box is narrower is too small to identify: left unlinked
 
 
 # facenet-pytorch's InceptionResnetV1 trained on VGGFace2 (David Sandberg's 20180402-114759 model,
 # converted by Tim Esler): the release file facenet-pytorch 2.5.3 itself downloads. It is a
 # state dict of InceptionResnetV1 with its 8631-identity classifier; embeddings are the
 # L2-normalised 512-d output before it. Inputs: RGB 160x160, (x - 127.5) / 128.
-FACE_EMBEDDER = EmbedderSpec(
+FACENET = EmbedderSpec(
     name="facenet_vggface2",
     display_name="FaceNet InceptionResnetV1 (VGGFace2)",
     weights=WeightFile(
@@ -496,7 +500,38 @@ FACE_EMBEDDER = EmbedderSpec(
     margin=0.0,
     license="MIT (facenet-pytorch); weights from davidsandberg/facenet (MIT), trained on VGGFace2",
     source="https://github.com/timesler/facenet-pytorch (v2.2.9 release assets)",
+    # Converted from LFW's squared-L2 1.1-1.2 between unit vectors; not measured here (no weights).
+    link_threshold=0.55,
 )
+
+# face-api.js's FaceRecognitionNet, a port of dlib's ResNet face recognition model, shipped in the
+# package (fer_demo/models/face_recognition.py). 128-D descriptors of 150x150 faces aligned onto
+# dlib's mean face. benchmarks/bench_persons.py chose the threshold on real tracks: one person's
+# track means lie at most 0.054 apart in cosine distance, two people's at least 0.038; at 0.045,
+# 94.8% of one person's pairs and 2 of 550 pairs of two people fall under it.
+FACE_RECOGNITION = EmbedderSpec(
+    name="dlib_face_recognition",
+    display_name="dlib ResNet face recognition (face-api.js, embedded)",
+    weights=WeightFile("face_recognition_dlib.safetensors", embedded=True),
+    input_size=150,
+    margin=0.0,
+    license="MIT (face-api.js by Vincent Muehler, @vladmandic/face-api); a port of dlib's model",
+    source="npm @vladmandic/face-api@1.7.15, model/face_recognition_model.bin",
+    link_threshold=0.045,
+    aligned=True,
+    min_face_px=28,  # below, the 150x150 chip is mostly interpolation (bench_persons: 30-60 px faces work)
+)
+EMBEDDERS = {spec.name: spec for spec in (FACE_RECOGNITION, FACENET)}
+FACE_EMBEDDER = FACE_RECOGNITION  # the default: it ships with the package, so persons work offline
+
+
+def embedder_spec(name: str) -> EmbedderSpec:
+    """The face-recognition network registered under ``name`` (``FER_DEMO_FACE_EMBEDDER``)."""
+    try:
+        return EMBEDDERS[name]
+    except (KeyError, TypeError):
+        known = ", ".join(EMBEDDERS)
+        raise UnknownModelError(f"unknown face-recognition network {name!r}; known: {known}") from None
 
 
 def get_spec(name: str) -> ModelSpec:

@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fer_demo.errors import VISITOR_UNAVAILABLE, ModelUnavailableError
-from fer_demo.models.specs import FACE_EMBEDDER, TEMPORAL_SPECS, ModelSpec, get_spec
+from fer_demo.models.specs import FACE_EMBEDDER, TEMPORAL_SPECS, EmbedderSpec, ModelSpec, get_spec
 from fer_demo.models.weights import Availability, Progress, WeightStore
 
 if TYPE_CHECKING:
     from torch import nn
 
     from fer_demo.models.base import EmotionModel
+    from fer_demo.models.face_recognition import FaceRecognizer
     from fer_demo.models.facenet import FaceEmbedder
 
 log = logging.getLogger(__name__)
@@ -91,8 +92,10 @@ class ModelZoo:
     its message at once until a backoff (30 s, doubling to 10 min) has passed.
     """
 
-    def __init__(self, weights_dir: Path, retry_after: float = 30.0, max_retry_after: float = 600.0) -> None:
+    def __init__(self, weights_dir: Path, retry_after: float = 30.0, max_retry_after: float = 600.0,
+                 embedder: EmbedderSpec = FACE_EMBEDDER) -> None:  # fmt: skip
         self.store = WeightStore(weights_dir)
+        self.embedder = embedder  # the face-recognition network that links tracks into persons
         self.retry_after = retry_after
         self.max_retry_after = max_retry_after
         self._loaded: dict[str, object] = {}  # "model:<name>" or "lstm:<name>" -> model
@@ -144,38 +147,44 @@ class ModelZoo:
 
     def embedder_availability(self) -> Availability:
         """Whether the face-recognition network (re-identification) can run, without loading it."""
-        return self.store.availability([FACE_EMBEDDER.weights])
+        return self.store.availability([self.embedder.weights])
 
-    def get_embedder(self, progress: Progress | None = None) -> FaceEmbedder:
+    def get_embedder(self, progress: Progress | None = None) -> FaceRecognizer | FaceEmbedder:
         """The face-recognition network that links one person's tracks, loaded once.
 
         Raises:
             ModelUnavailableError: its weights are missing, refused or changed since first use.
         """
-        loaded = self._loaded.get("embedder:facenet")
+        spec = self.embedder
+        key = f"embedder:{spec.name}"
+        loaded = self._loaded.get(key)
         if loaded is not None:
             return loaded
         status = self.embedder_availability()
         if not status.available:
             raise ModelUnavailableError(
-                f"{FACE_EMBEDDER.display_name} is unavailable: {status.reason}. To use it, {status.fix}.",
-                visitor=unavailable_for_visitor(FACE_EMBEDDER.display_name, status),
+                f"{spec.display_name} is unavailable: {status.reason}. To use it, {status.fix}.",
+                visitor=unavailable_for_visitor(spec.display_name, status),
             )
 
-        def load(report: Progress) -> FaceEmbedder:
+        def load(report: Progress) -> FaceRecognizer | FaceEmbedder:
             try:
-                path = self.store.fetch(FACE_EMBEDDER.weights, report)
+                path = self.store.fetch(spec.weights, report)
             except ModelUnavailableError as error:
                 status = self.embedder_availability()
                 raise ModelUnavailableError(
-                    f"{FACE_EMBEDDER.display_name} is unavailable: {error}. To use it, {status.fix}.",
-                    visitor=unavailable_for_visitor(FACE_EMBEDDER.display_name, status),
+                    f"{spec.display_name} is unavailable: {error}. To use it, {status.fix}.",
+                    visitor=unavailable_for_visitor(spec.display_name, status),
                 ) from error
+            if spec.aligned:
+                from fer_demo.models.face_recognition import load_embedder as load_aligned
+
+                return load_aligned(spec, path, self.cache_dir / "onnx")
             from fer_demo.models.facenet import load_embedder
 
-            return load_embedder(FACE_EMBEDDER, path)
+            return load_embedder(spec, path)
 
-        return self._wait("embedder:facenet", load, progress)
+        return self._wait(key, load, progress)
 
     def _wait(self, key: str, load: Callable[[Progress], object], progress: Progress | None) -> object:
         with self._lock:

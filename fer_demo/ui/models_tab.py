@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from fer_demo.models.specs import FACE_EMBEDDER, MODEL_SPECS
+from fer_demo.models.specs import MODEL_SPECS
 from fer_demo.presentation.model_cards import model_card, status_table
 from fer_demo.workflow.studio import Studio
 
@@ -23,7 +23,7 @@ def all_cards(studio: Studio) -> str:
 
 def summary(studio: Studio) -> str:
     rows = [(spec, studio.availability(name)) for name, spec in MODEL_SPECS.items()]
-    return status_table(rows, (FACE_EMBEDDER.display_name, studio.zoo.embedder_availability()))
+    return status_table(rows, (studio.zoo.embedder.display_name, studio.zoo.embedder_availability()))
 
 
 def build_models_tab(studio: Studio) -> None:

@@ -21,7 +21,6 @@ from fer_demo.analysis.timeline import by_face
 from fer_demo.config import StreamSettings
 from fer_demo.durations import duration_text
 from fer_demo.errors import InputError
-from fer_demo.models.specs import FACE_EMBEDDER
 from fer_demo.models.weights import Progress
 from fer_demo.presentation.export import download_name, table_frame, write_csv, write_json
 from fer_demo.presentation.plots import circumplex, emotion_timeline, valence_arousal_timeline
@@ -90,7 +89,7 @@ def job_from_widgets(model_name: str, temporal_name: str | None, every: Any, sid
         ),
         detect_side=as_number(side, "Detection resolution", 160, 4096, whole=True),
         link_persons=bool(link),
-        link_threshold=as_number(link_distance, "Person linking threshold", 0.05, 2.0),
+        link_threshold=as_number(link_distance, "Person linking threshold", 0.005, 2.0),
     )
 
 
@@ -100,9 +99,15 @@ def link_choice(studio: Studio) -> dict:
     label = "Link tracks into persons (face re-identification)"
     if not studio.zoo.embedder_availability().available:
         return {"value": False, "interactive": False, "label": label, "info": video_job.NO_REID}
-    info = (f"{FACE_EMBEDDER.display_name} embeddings join one person's tracks across cuts and after "
-            "they leave the picture.")  # fmt: skip
+    info = (f"{studio.zoo.embedder.display_name} joins one person's tracks across cuts and after "
+            "they leave the picture. A face too small to identify stays a face of its own.")  # fmt: skip
     return {"value": True, "label": label, "info": info}
+
+
+def link_slider(studio: Studio) -> dict:
+    """The linking threshold's default: the face-recognition network's own (one person's vectors
+    lie much closer for some networks than for others); fine steps, for the embedded one's 0.045."""
+    return {"minimum": 0.005, "maximum": 1.0, "step": 0.005, "value": studio.zoo.embedder.link_threshold}
 
 
 def analyse(

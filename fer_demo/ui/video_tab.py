@@ -7,7 +7,6 @@ from collections.abc import Iterator
 
 import gradio as gr
 
-from fer_demo.analysis.persons import DEFAULT_LINK_THRESHOLD
 from fer_demo.config import StreamSettings
 from fer_demo.errors import InputError
 from fer_demo.presentation.export import table_frame
@@ -31,6 +30,7 @@ from fer_demo.ui.video_handlers import (
     cleared,
     job_from_widgets,
     link_choice,
+    link_slider,
 )
 from fer_demo.ui.video_jobs import VideoJobs
 from fer_demo.workflow.studio import Studio
@@ -89,12 +89,9 @@ def build_video_tab(studio: Studio, jobs: VideoJobs) -> gr.Video:
                     )
                     link_persons = gr.Checkbox(**link_choice(studio))
                     link_threshold = gr.Slider(
-                        0.2,
-                        1.0,
-                        value=DEFAULT_LINK_THRESHOLD,
-                        step=0.05,
                         label="Person linking threshold (cosine distance)",
                         info="Tracks closer than this are one person. Lower splits more, higher merges more.",
+                        **link_slider(studio),
                     )
                 with gr.Row():
                     start = gr.Button("Analyse video", variant="primary")

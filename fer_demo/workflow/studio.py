@@ -19,7 +19,7 @@ from fer_demo.analysis.pipeline import ImageAnalysis, analyze_image
 from fer_demo.config import DetectionOptions, Settings, StreamSettings
 from fer_demo.errors import ModelUnavailableError
 from fer_demo.media.images import decode_image
-from fer_demo.models.specs import MODEL_SPECS, PREFERRED_MODELS
+from fer_demo.models.specs import MODEL_SPECS, PREFERRED_MODELS, embedder_spec
 from fer_demo.models.weights import Availability, Progress
 from fer_demo.models.zoo import ModelZoo
 from fer_demo.presentation.model_cards import short_status
@@ -34,7 +34,7 @@ class Studio:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.zoo = ModelZoo(settings.weights_dir)
+        self.zoo = ModelZoo(settings.weights_dir, embedder=embedder_spec(settings.face_embedder))
         self.detector = FaceDetector(settings.detect_max_side, settings.pyramid_min_px, settings.detection)
         self._detectors = {settings.detect_max_side: self.detector}
         # Decoding and analysing images is CPU work: at most this many at once, whatever number

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
-from fer_demo.analysis.persons import DEFAULT_LINK_THRESHOLD, TrackSamples, link_tracks
+from fer_demo.analysis.persons import TrackSamples, link_tracks
 from fer_demo.analysis.timeline import (
     MIN_TRACK_SECONDS,
     brief_faces,
@@ -33,6 +33,7 @@ from fer_demo.config import VideoLimits
 from fer_demo.durations import duration_text, over_limit_text
 from fer_demo.errors import InputError
 from fer_demo.media.video_io import Frame, VideoInfo, VideoWriter, probe, read_frames
+from fer_demo.models.specs import FACE_EMBEDDER
 from fer_demo.presentation.render import annotate, too_small_note
 
 if TYPE_CHECKING:
@@ -216,7 +217,8 @@ class _Tally:
             self.cuts.append(round(frame.time, 4))
         if result.detected and faces:  # real detections, not predictions: sample them for persons
             boxes, scores = np.array([face.box for face in faces]), [face.score for face in faces]
-            self.samples.add(image, frame.time, boxes, scores, [face.face for face in faces])
+            landmarks = np.array([face.landmarks for face in faces], np.float32)
+            self.samples.add(image, frame.time, boxes, scores, [face.face for face in faces], landmarks)
         if len(result.too_small):
             self.too_small_max = max(self.too_small_max, len(result.too_small))
             self.too_small_seconds += 1.0 / self.rate
@@ -234,7 +236,7 @@ def analyze_video(
     preview_every: float = 2.0,
     stop: threading.Event | None = None,
     samples: TrackSamples | None = None,
-    link_threshold: float = DEFAULT_LINK_THRESHOLD,
+    link_threshold: float = FACE_EMBEDDER.link_threshold,
 ) -> Iterator[VideoProgress | VideoResult]:
     """Analyse the frames of ``path`` and write the annotated H.264 MP4 to ``output`` (None: no
     video is written, for runs that want the numbers only: encoding is a third of the work).

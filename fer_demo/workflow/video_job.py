@@ -12,11 +12,11 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fer_demo.analysis.persons import DEFAULT_LINK_THRESHOLD, TrackSamples
+from fer_demo.analysis.persons import TrackSamples
 from fer_demo.config import StreamSettings, VideoLimits
 from fer_demo.errors import ModelUnavailableError
 from fer_demo.models.weights import Progress
@@ -41,7 +41,8 @@ class VideoJob:
     stream: StreamSettings = field(default_factory=StreamSettings)
     detect_side: int | None = None  # longest side of the detector's copy, px; None: the server's
     link_persons: bool = True  # link one person's tracks by face (needs the face-recognition weights)
-    link_threshold: float = DEFAULT_LINK_THRESHOLD  # cosine distance under which two tracks are one
+    # Cosine distance under which two tracks are one person; None: the network's own (measured).
+    link_threshold: float | None = None
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,11 @@ def prepare(studio: Studio, job: VideoJob, progress: Progress | None = None) -> 
         available = studio.zoo.embedder_availability().available
         return PreparedJob(job, analyzer, None, PERSONS_OFF if available else NO_REID)
     try:
-        return PreparedJob(job, analyzer, TrackSamples(studio.zoo.get_embedder(progress).embed))
+        embedder = studio.zoo.get_embedder(progress)
+        spec = embedder.spec
+        samples = TrackSamples(embedder.embed, aligned=spec.aligned, min_face_px=spec.min_face_px)
+        threshold = job.link_threshold if job.link_threshold is not None else spec.link_threshold
+        return PreparedJob(replace(job, link_threshold=threshold), analyzer, samples)
     except ModelUnavailableError as error:
         log.info("re-identification unavailable: %s", error)
         return PreparedJob(job, analyzer, None, NO_REID, f"Each track is reported as a face: {error}")
@@ -87,6 +92,6 @@ def run(
     stop: threading.Event | None = None,
 ) -> Iterator[VideoProgress | VideoResult]:
     """Analyse ``path`` with a prepared job: progress events, then the result (see ``analyze_video``)."""
-    job = prepared.job
+    threshold = prepared.job.link_threshold  # set by prepare() whenever persons are linked
     yield from analyze_video(path, prepared.analyzer, output, limits, stop=stop, samples=prepared.samples,
-                             link_threshold=job.link_threshold)  # fmt: skip
+                             **({} if threshold is None else {"link_threshold": threshold}))  # fmt: skip

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -10,7 +12,7 @@ from fer_demo.analysis.persons import TrackSamples, link_tracks
 from fer_demo.analysis.timeline import by_face
 from fer_demo.config import Settings, StreamSettings, VideoLimits
 from fer_demo.errors import ModelUnavailableError
-from fer_demo.models.specs import FACE_EMBEDDER
+from fer_demo.models.specs import FACENET
 from fer_demo.models.weights import pin_file
 from fer_demo.models.zoo import ModelZoo
 from fer_demo.presentation.plots import emotion_timeline
@@ -18,7 +20,6 @@ from fer_demo.workflow.studio import Studio
 from fer_demo.workflow.video import analyze_video
 from tests.support.checkpoints.facenet import write_facenet_checkpoint
 from tests.support.multishot import make_multishot_clip
-from tests.support.persons import toy_embed
 
 
 def unit(*values: float) -> np.ndarray:
@@ -72,7 +73,7 @@ def test_samples_are_spaced_bounded_per_track_and_keep_the_best_thumbnail():
     assert samples.thumbnails[1][1].shape == (30, 30, 3)
 
 
-# ---- a multi-shot video with a stand-in face recogniser -------------------------------------------
+# ---- a multi-shot video with the embedded face recogniser -------------------------------------------
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory):
     return make_multishot_clip(tmp_path_factory.mktemp("multishot") / "four-shots.mp4")
@@ -83,8 +84,11 @@ def result(clip, tmp_path_factory):
     studio = Studio(Settings(weights_dir=tmp_path_factory.mktemp("weights")))
     analyzer = studio.stream_analyzer("mini_xception", StreamSettings())
     output = tmp_path_factory.mktemp("out") / "annotated.mp4"
-    events = analyze_video(clip.path, analyzer, output, VideoLimits(), progress_every=0.0,
-                           samples=TrackSamples(toy_embed))  # fmt: skip
+    spec = studio.zoo.embedder  # the embedded face-recognition network, as the app links persons
+    embed = studio.zoo.get_embedder().embed
+    samples = TrackSamples(embed, aligned=spec.aligned, min_face_px=spec.min_face_px)
+    events = analyze_video(clip.path, analyzer, output, VideoLimits(), progress_every=0.0, samples=samples,
+                           link_threshold=spec.link_threshold)  # fmt: skip
     return list(events)[-1]
 
 
@@ -138,49 +142,79 @@ def test_without_re_identification_each_track_is_reported(clip, tmp_path):
 @pytest.fixture(scope="module")
 def weights(tmp_path_factory):
     folder = tmp_path_factory.mktemp("facenet")
-    write_facenet_checkpoint(folder / FACE_EMBEDDER.weights.filename)
+    write_facenet_checkpoint(folder / FACENET.weights.filename)
     return folder
 
 
 def test_the_release_file_loads_embeds_and_is_pinned_on_first_use(weights):
-    zoo = ModelZoo(weights)
+    zoo = ModelZoo(weights, embedder=FACENET)
     embedder = zoo.get_embedder()
     faces = [np.random.default_rng(i).integers(0, 255, (90 + 10 * i, 80, 3), np.uint8) for i in range(3)]
     vectors = embedder.embed(faces)
     assert vectors.shape == (3, 512) and np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
-    record = pin_file(weights / FACE_EMBEDDER.weights.filename)
+    record = pin_file(weights / FACENET.weights.filename)
     assert record.is_file() and len(record.read_text().strip()) == 64
 
 
 def test_a_file_changed_after_first_use_is_refused(weights, tmp_path):
     folder = tmp_path / "changed"
     folder.mkdir()
-    path = folder / FACE_EMBEDDER.weights.filename
+    path = folder / FACENET.weights.filename
     write_facenet_checkpoint(path, seed=1)
-    ModelZoo(folder).get_embedder()  # first use: pinned
+    ModelZoo(folder, embedder=FACENET).get_embedder()  # first use: pinned
     write_facenet_checkpoint(path, seed=2)  # replaced behind the app's back
     with pytest.raises(ModelUnavailableError, match="not the file first used here"):
-        ModelZoo(folder).get_embedder()
+        ModelZoo(folder, embedder=FACENET).get_embedder()
 
 
 def test_a_file_without_batchnorm_counters_loads_and_a_misshapen_one_is_refused(tmp_path):
     old = tmp_path / "old"
-    write_facenet_checkpoint(old / FACE_EMBEDDER.weights.filename, batch_counters=False)
-    assert ModelZoo(old).get_embedder().embed([np.zeros((60, 50, 3), np.uint8)]).shape == (1, 512)
-    wrong = tmp_path / "wrong" / FACE_EMBEDDER.weights.filename
+    write_facenet_checkpoint(old / FACENET.weights.filename, batch_counters=False)
+    embedder = ModelZoo(old, embedder=FACENET).get_embedder()
+    assert embedder.embed([np.zeros((60, 50, 3), np.uint8)]).shape == (1, 512)
+    wrong = tmp_path / "wrong" / FACENET.weights.filename
     write_facenet_checkpoint(wrong)
     state = torch.load(wrong, weights_only=True)
     state["logits.weight"] = torch.zeros(10575, 512)  # the CASIA-WebFace file's classifier
     state["logits.bias"] = torch.zeros(10575)
     torch.save(state, wrong)
     with pytest.raises(ModelUnavailableError, match=r"logits\.weight"):
-        ModelZoo(wrong.parent).get_embedder()
+        ModelZoo(wrong.parent, embedder=FACENET).get_embedder()
 
 
 def test_missing_weights_offline_say_why_and_how(tmp_path, monkeypatch):
     monkeypatch.setenv("FER_DEMO_OFFLINE", "1")
-    zoo = ModelZoo(tmp_path)
+    zoo = ModelZoo(tmp_path, embedder=FACENET)
     status = zoo.embedder_availability()
-    assert not status.available and FACE_EMBEDDER.weights.filename in status.fix
+    assert not status.available and FACENET.weights.filename in status.fix
     with pytest.raises(ModelUnavailableError, match="FaceNet"):
         zoo.get_embedder()
+
+
+def test_a_face_cut_by_the_edge_or_too_small_is_not_described_and_a_later_whole_one_is():
+    calls = []
+
+    def embed(faces):
+        calls.append(len(faces))
+        return np.tile(unit(1, 0, 0), (len(faces), 1))
+
+    samples = TrackSamples(embed, min_face_px=28, spacing=0.4)
+    image = np.zeros((100, 200, 3), np.uint8)
+    samples.add(image, 0.0, np.array([[170, 10, 200, 50]]), [0.9], [1])  # enters from the right edge
+    samples.add(image, 0.1, np.array([[10, 10, 30, 30]]), [0.9], [2])  # 20 px: too small to identify
+    assert not samples.vectors and not calls
+    assert set(samples.thumbnails) == {1, 2}  # the gallery still shows both
+    samples.add(image, 0.2, np.array([[150, 10, 190, 50]]), [0.9], [1])  # whole now: described at once
+    assert len(samples.vectors[1]) == 1 and calls == [1]
+
+
+def test_the_host_chooses_the_face_recognition_network(monkeypatch, tmp_path):
+    from fer_demo.errors import UnknownModelError
+    from fer_demo.models.specs import FACE_RECOGNITION
+
+    assert Studio(Settings(weights_dir=tmp_path)).zoo.embedder == FACE_RECOGNITION  # shipped: works offline
+    monkeypatch.setenv("FER_DEMO_FACE_EMBEDDER", "facenet_vggface2")
+    settings = replace(Settings.from_env(), weights_dir=tmp_path)
+    assert Studio(settings).zoo.embedder == FACENET
+    with pytest.raises(UnknownModelError, match="known: dlib_face_recognition, facenet_vggface2"):
+        Studio(replace(settings, face_embedder="arcface"))

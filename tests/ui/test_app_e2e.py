@@ -186,8 +186,7 @@ def test_video_endpoint_returns_the_annotated_video_and_per_frame_csv(client, tm
         0.3,
         api_name="/analyze_video",
     )
-    assert "Done: 20 frames" in status and "**1 face** tracked" in status
-    assert "not linked across cuts" in status  # no face-recognition weights here
+    assert "Done: 20 frames" in status and "**1 person** (each seen in one track)" in status
     assert "http" not in status and ".pt" not in status  # said plainly: no URL, no file
     assert Path(video["video"] if isinstance(video, dict) else video).stat().st_size > 0
     rows = list(csv.DictReader(Path(csv_path).read_text().splitlines()))

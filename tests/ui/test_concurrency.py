@@ -146,7 +146,7 @@ def test_cancel_over_the_api_stops_the_video_with_partial_results(app, tmp_path)
         frames = sum(1 for _ in container.decode(video=0))
     assert 0 < len(rows) == frames < clip.frames  # the partial video and CSV agree
     assert f"cover {frames} frames" in status  # the status says what was done...
-    assert "No faces found" not in status and "1 face" in status  # ...and the face it saw, even briefly
+    assert "No faces found" not in status and "1 person" in status  # ...and the face it saw, even briefly
     assert "Happiness" in timeline["plot"]  # the charts cover the frames done
     # The video slot is free again: a short clip starts and finishes.
     status, *_ = client.predict(handle_file(str(short.path)), *args[1:], api_name="/analyze_video")

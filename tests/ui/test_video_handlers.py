@@ -18,7 +18,6 @@ from fer_demo.ui.video_handlers import (
     cleared,
     job_from_widgets,
 )
-from fer_demo.workflow.video_job import NO_REID
 from tests.support.real_footage import REAL_FOUR_SHOTS
 
 
@@ -50,13 +49,13 @@ def test_real_four_shot_footage_progress_then_every_result(studio):
     assert done == sorted(done)
     result = views[-1]
     assert isinstance(result, VideoView) and result.status.startswith("Done:")
-    assert NO_REID in result.status  # no face-recognition weights here: said, not hidden
+    assert "**4 persons** (from" in result.status and "linked by face" in result.status  # the woman twice
     with open(result.csv, newline="") as file:
         rows = list(csv.DictReader(file))
-    faces = {row["face_id"] for row in rows if row["face_id"]}
-    assert len(result.summary) >= 4 and len(faces) >= len(result.summary)  # 2 to 5 people, four shots
-    assert len(result.persons) == len(result.summary)  # a thumbnail per face in the table
-    assert {name for _, name in result.persons} == {f"Face #{face}" for face in result.summary["Face"]}
+    persons = {row["person"] for row in rows if row["person"]}
+    assert len(result.summary) == len(persons) == 4  # the four people large enough to identify
+    assert len(result.persons) == len(result.summary)  # a thumbnail per person in the table
+    assert {name for _, name in result.persons} == {f"Person {p}" for p in result.summary["Person"]}
     assert len(result.timeline.data) >= len(result.summary) and result.video.endswith(".mp4")
     assert result.warning is None
 
