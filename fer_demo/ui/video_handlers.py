@@ -100,7 +100,8 @@ def link_choice(studio: Studio) -> dict:
     if not studio.zoo.embedder_availability().available:
         return {"value": False, "interactive": False, "label": label, "info": video_job.NO_REID}
     info = (f"{studio.zoo.embedder.display_name} joins one person's tracks across cuts and after "
-            "they leave the picture. A face too small to identify stays a face of its own.")  # fmt: skip
+            "they leave the picture. A face too small to identify stays a face of its own. Face "
+            "descriptors stay in memory for this job only; they are never written.")  # fmt: skip
     return {"value": True, "label": label, "info": info}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import threading
 
 import pytest
@@ -58,6 +59,20 @@ def test_real_four_shot_footage_progress_then_every_result(studio):
     assert {name for _, name in result.persons} == {f"Person {p}" for p in result.summary["Person"]}
     assert len(result.timeline.data) >= len(result.summary) and result.video.endswith(".mp4")
     assert result.warning is None
+    with open(result.json) as file:  # persons are linked, but no face descriptor is ever written
+        assert not any(len(numbers) in (128, 512) for numbers in number_lists(json.load(file)))
+
+
+def number_lists(value):
+    """Every list of numbers anywhere in a JSON document."""
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from number_lists(item)
+    elif isinstance(value, list):
+        if value and all(isinstance(item, int | float) for item in value):
+            yield value
+        for item in value:
+            yield from number_lists(item)
 
 
 def test_an_example_analysed_again_is_answered_at_once(studio):
