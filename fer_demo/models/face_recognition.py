@@ -19,7 +19,7 @@ descriptors with face-api.js run in Node).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -102,10 +102,8 @@ class FaceRecognitionNet(nn.Module):
         return self.fc(out.mean(dim=(2, 3)))
 
 
-def dequantize(values: np.ndarray, scale: float | None, minimum: float | None) -> np.ndarray:
-    """TF.js's uint8 weight quantization undone: q x scale + min (float32 tensors pass through)."""
-    if scale is None:
-        return values.astype(np.float32)
+def dequantize(values: np.ndarray, scale: float, minimum: float) -> np.ndarray:
+    """TF.js's uint8 weight quantization undone: q x scale + min."""
     return (values.astype(np.float32) * np.float32(scale) + np.float32(minimum)).astype(np.float32)
 
 
@@ -157,14 +155,16 @@ def prepare_faces(faces: Sequence[np.ndarray]) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(batch.transpose(0, 3, 1, 2)))
 
 
-def describe(network: FaceRecognitionNet, faces: Sequence[np.ndarray], batch: int = 16) -> np.ndarray:
-    """(N, 128) float32 descriptors of aligned 150x150 RGB uint8 faces."""
+def describe(run: Callable[[torch.Tensor], torch.Tensor], faces: Sequence[np.ndarray],
+             batch: int = 16) -> np.ndarray:  # fmt: skip
+    """(N, 128) float32 descriptors of aligned 150x150 RGB uint8 faces; ``run`` is the network
+    or its ONNX Runtime runner."""
     if not faces:
         return np.zeros((0, DESCRIPTOR_SIZE), np.float32)
     out = []
     with torch.inference_mode():
         for start in range(0, len(faces), batch):
-            out.append(network(prepare_faces(faces[start : start + batch])))
+            out.append(run(prepare_faces(faces[start : start + batch])))
     return torch.cat(out).numpy().astype(np.float32)
 
 
@@ -183,14 +183,7 @@ class FaceRecognizer:
 
     def embed(self, faces: Sequence[np.ndarray]) -> np.ndarray:
         """(N, 128) float32 unit vectors, one per aligned 150x150 RGB uint8 face."""
-        if not faces:
-            return np.zeros((0, DESCRIPTOR_SIZE), np.float32)
-        out = []
-        with torch.inference_mode():
-            for start in range(0, len(faces), self.batch):
-                batch = prepare_faces(faces[start : start + self.batch])
-                out.append(self.runner(batch) if self.runner is not None else self.network(batch))
-        vectors = torch.cat(out).numpy().astype(np.float32)
+        vectors = describe(self.runner or self.network, faces, self.batch)
         return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
 

@@ -41,7 +41,7 @@ class VideoJob:
     stream: StreamSettings = field(default_factory=StreamSettings)
     detect_side: int | None = None  # longest side of the detector's copy, px; None: the server's
     link_persons: bool = True  # link one person's tracks by face (needs the face-recognition weights)
-    # Cosine distance under which two tracks are one person; None: the network's own (measured).
+    # Cosine distance under which two tracks are one person; None: the network's own (prepare() sets it).
     link_threshold: float | None = None
 
 
@@ -70,6 +70,8 @@ def prepare(studio: Studio, job: VideoJob, progress: Progress | None = None) -> 
         ModelUnavailableError: the emotion model or the LSTM cannot run here.
     """
     analyzer = studio.stream_analyzer(job.model, job.stream, job.detect_side, progress)
+    if job.link_threshold is None:  # the network's own, measured for it
+        job = replace(job, link_threshold=studio.zoo.embedder.link_threshold)
     if not job.link_persons:
         available = studio.zoo.embedder_availability().available
         return PreparedJob(job, analyzer, None, PERSONS_OFF if available else NO_REID)
@@ -77,8 +79,7 @@ def prepare(studio: Studio, job: VideoJob, progress: Progress | None = None) -> 
         embedder = studio.zoo.get_embedder(progress)
         spec = embedder.spec
         samples = TrackSamples(embedder.embed, aligned=spec.aligned, min_face_px=spec.min_face_px)
-        threshold = job.link_threshold if job.link_threshold is not None else spec.link_threshold
-        return PreparedJob(replace(job, link_threshold=threshold), analyzer, samples)
+        return PreparedJob(job, analyzer, samples)
     except ModelUnavailableError as error:
         log.info("re-identification unavailable: %s", error)
         return PreparedJob(job, analyzer, None, NO_REID, f"Each track is reported as a face: {error}")
@@ -92,6 +93,5 @@ def run(
     stop: threading.Event | None = None,
 ) -> Iterator[VideoProgress | VideoResult]:
     """Analyse ``path`` with a prepared job: progress events, then the result (see ``analyze_video``)."""
-    threshold = prepared.job.link_threshold  # set by prepare() whenever persons are linked
     yield from analyze_video(path, prepared.analyzer, output, limits, stop=stop, samples=prepared.samples,
-                             **({} if threshold is None else {"link_threshold": threshold}))  # fmt: skip
+                             link_threshold=prepared.job.link_threshold)  # fmt: skip

@@ -56,13 +56,19 @@ def test_persons_are_numbered_by_first_appearance_and_unsampled_tracks_stay_alon
     assert link_tracks(embeddings, frames, threshold=0.5) == {9: 1, 5: 1, 7: 2}
 
 
+def counting_embed(calls: list[int]):
+    """A network that maps every face to one vector and notes how many faces each call took."""
+
+    def embed(faces):
+        calls.append(len(faces))
+        return np.tile(unit(1, 0, 0), (len(faces), 1))
+
+    return embed
+
+
 def test_samples_are_spaced_bounded_per_track_and_keep_the_best_thumbnail():
     calls = []
-
-    def embed(crops):
-        calls.append(len(crops))
-        return np.tile(unit(1, 0, 0), (len(crops), 1))
-
+    embed = counting_embed(calls)
     samples = TrackSamples(embed, per_track=3, spacing=0.4)
     image = np.zeros((100, 100, 3), np.uint8)
     image[10:40, 10:40] = 200
@@ -193,12 +199,7 @@ def test_missing_weights_offline_say_why_and_how(tmp_path, monkeypatch):
 
 def test_a_face_cut_by_the_edge_or_too_small_is_not_described_and_a_later_whole_one_is():
     calls = []
-
-    def embed(faces):
-        calls.append(len(faces))
-        return np.tile(unit(1, 0, 0), (len(faces), 1))
-
-    samples = TrackSamples(embed, min_face_px=28, spacing=0.4)
+    samples = TrackSamples(counting_embed(calls), min_face_px=28, spacing=0.4)
     image = np.zeros((100, 200, 3), np.uint8)
     samples.add(image, 0.0, np.array([[170, 10, 200, 50]]), [0.9], [1])  # enters from the right edge
     samples.add(image, 0.1, np.array([[10, 10, 30, 30]]), [0.9], [2])  # 20 px: too small to identify
